@@ -1,0 +1,1 @@
+"""Image conversions; built with their issue."""

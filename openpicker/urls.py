@@ -1,0 +1,14 @@
+"""Top-level routes; every error page is JSON (picker.api.errors)."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+urlpatterns = [
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("picker.api.urls")),
+]
+
+handler400 = "picker.api.errors.bad_request"
+handler403 = "picker.api.errors.permission_denied"
+handler404 = "picker.api.errors.page_not_found"
+handler500 = "picker.api.errors.server_error"

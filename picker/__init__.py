@@ -1,0 +1,1 @@
+"""The core: apps, file links, storage, security policies and the file API."""

@@ -1,0 +1,123 @@
+"""The CDN (`/cdn/...`) and `/process` store-from-URL endpoints."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from picker import access, cdn, files
+from picker.access import Credentials
+from picker.api import params
+from picker.api.bodies import Body
+from picker.api.files import file_metadata, read_file, store_body
+from picker.api.schema import BLOB, ERROR, METADATA
+from picker.blobs import store_blob
+from picker.errors import BadRequest
+
+MAX_SOURCES = 10
+PROCESS_REQUEST = inline_serializer("Process", {
+    "apikey": serializers.CharField(),
+    "sources": serializers.ListField(child=serializers.URLField()),
+    "tasks": serializers.ListField(child=inline_serializer("ProcessTask", {
+        "name": serializers.CharField(), "params": serializers.DictField(required=False)})),
+})
+
+
+def _chain_credentials(request, chain: cdn.Chain) -> Credentials:
+    creds = params.credentials(request)
+    policy, signature = cdn.security_params(chain)
+    if policy:
+        creds.policy, creds.signature = policy, signature
+    if chain.apikey:
+        creds.apikey = chain.apikey
+    return creds
+
+
+class CdnView(APIView):
+    """GET /cdn/[APIKEY/]tasks.../HANDLE: the file (image tasks come with conversions)."""
+
+    @extend_schema(operation_id="cdn", responses={
+        (200, "application/octet-stream"): OpenApiTypes.BINARY, (400, "application/json"): ERROR,
+        (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    def get(self, request, path: str):
+        chain = cdn.parse(path)
+        creds = _chain_credentials(request, chain)
+        processing = chain.processing
+        if processing:
+            processor = cdn.processors.get(processing[0].name)
+            if processor is None:
+                raise BadRequest(f"unknown task {processing[0].name!r}", code="unknown_task")
+            return processor(request, chain, creds)
+        if not chain.is_handle:
+            raise BadRequest("the source must be a file handle", code="invalid_source")
+        cache = chain.task("cache")
+        no_cache = cache is not None and str(cache.params.get("value", "")).lower() == "false"
+        return read_file(request, chain.source, creds, no_cache=no_cache)
+
+    @extend_schema(exclude=True)
+    def post(self, request, path: str):
+        chain = cdn.parse(path)
+        processing = chain.processing
+        processor = cdn.processors.get(processing[0].name) if processing else None
+        if processor is None:
+            raise BadRequest("POST to the CDN needs a processing chain ending in store",
+                             code="unknown_task")
+        return processor(request, chain, _chain_credentials(request, chain))
+
+
+class CdnMetadataView(APIView):
+    @extend_schema(operation_id="cdn_metadata", responses={200: METADATA,
+                   (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    def get(self, request, path: str):
+        chain = cdn.parse(path)
+        if chain.processing or not chain.is_handle:
+            raise BadRequest("metadata takes a handle and optional security", code="invalid_source")
+        return Response(file_metadata(request, chain.source, _chain_credentials(request, chain)))
+
+
+class ProcessView(APIView):
+    """POST /process: store files fetched from URLs (filestack-python's upload_url)."""
+
+    @extend_schema(operation_id="process", request=PROCESS_REQUEST,
+                   responses={200: BLOB, (400, "application/json"): ERROR,
+                              (401, "application/json"): ERROR, (403, "application/json"): ERROR})
+    def post(self, request):
+        body = params.json_object(request)
+        tasks = body.get("tasks") or []
+        if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
+            raise BadRequest("tasks must be a list of {name, params}", code="invalid_tasks")
+        store_params, security = {}, {}
+        for task in tasks:
+            name, task_params = task.get("name"), task.get("params") or {}
+            if not isinstance(task_params, dict):
+                raise BadRequest(f"task {name!r}: params must be an object", code="invalid_tasks")
+            if name == "store":
+                store_params = task_params
+            elif name == "security":
+                security = task_params
+            else:
+                raise BadRequest(f"unknown task {name!r}", code="unknown_task")
+        creds = params.credentials(request, body, security)
+        app = access.resolve_app(creds)
+        policy = access.authorize(app, creds, "store")
+        sources = body.get("sources")
+        if not isinstance(sources, list) or not 1 <= len(sources) <= MAX_SOURCES:
+            raise BadRequest(f"sources must list 1 to {MAX_SOURCES} URLs", code="invalid_sources")
+        location = str(store_params.get("location") or "s3")
+        if location.lower() != "s3":
+            raise BadRequest(f"storage location {location!r} is not supported (use S3)",
+                             code="unsupported_location")
+        blobs = []
+        for source in sources:
+            options = files.StoreOptions(
+                filename=params.text(store_params.get("filename"), "filename", 1024),
+                path=params.text(store_params.get("path"), "path"),
+                container=params.text(store_params.get("container"), "container", 255),
+                access=str(store_params.get("access") or "private"),
+            )
+            url = params.text(source, "source", 4096)
+            blobs.append(store_blob(store_body(app, Body(read=None, url=url), options, policy)))
+        return Response(blobs[0] if len(blobs) == 1 else blobs)

@@ -1,0 +1,175 @@
+"""The file API: store, read, metadata, overwrite, remove (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from picker import access, files
+from picker.api import params
+from picker.api.bodies import Body, upload_body, url_filename
+from picker.api.responses import fetched_response, file_response
+from picker.api.schema import BLOB, ERROR, METADATA, UPLOAD_BODY, security_params
+from picker.blobs import METADATA_FLAGS, metadata, store_blob
+from picker.errors import BadRequest, PolicyError
+from picker.models import FileLink
+from picker.outbound import fetch_public_url
+
+STORE_PARAMS = [
+    OpenApiParameter("key", str, description="API key"),
+    OpenApiParameter("filename", str),
+    OpenApiParameter("mimetype", str),
+    OpenApiParameter("path", str),
+    OpenApiParameter("container", str),
+    OpenApiParameter("access", str, enum=["public", "private"]),
+    OpenApiParameter("base64decode", bool),
+    *security_params(),
+]
+
+
+def store_body(app, body: Body, options: files.StoreOptions, policy, *, link: FileLink | None = None):
+    """Store (or, with `link`, overwrite) from a body: bytes as sent, or a URL fetched here."""
+    if body.url is None:
+        options.filename = options.filename or body.filename
+        options.mimetype = options.mimetype or body.mimetype
+        if link is not None:
+            return files.overwrite(link, body.read, policy=policy, declared_size=body.size)
+        return files.store(app, body.read, options, policy=policy, declared_size=body.size)
+    url = params.text(body.url, "url", 4096)
+    if policy is not None:
+        policy.allows_url(url)
+    with fetch_public_url(url, max_bytes=files.size_limit(policy)) as fetched:
+        if link is not None:
+            return files.overwrite(link, fetched.read, policy=policy,
+                                   declared_size=fetched.content_length, source_url=url)
+        options.filename = options.filename or url_filename(fetched.url) or url_filename(url)
+        options.mimetype = options.mimetype or fetched.headers.get("Content-Type")
+        options.client, options.source_url = "URL", url
+        return files.store(app, fetched.read, options, policy=policy,
+                           declared_size=fetched.content_length)
+
+
+class StoreView(APIView):
+    """POST /api/store/S3: store raw bytes, a multipart `fileUpload`, or `url=`."""
+
+    @extend_schema(operation_id="store", parameters=STORE_PARAMS, request=UPLOAD_BODY,
+                   responses={200: BLOB, (400, "application/json"): ERROR,
+                              (401, "application/json"): ERROR, (403, "application/json"): ERROR,
+                              (413, "application/json"): ERROR})
+    def post(self, request, location: str):
+        if location.lower() != "s3":
+            raise BadRequest(f"storage location {location!r} is not supported (use S3)",
+                             code="unsupported_location")
+        query = request.query_params
+        creds = params.credentials(request)
+        app = access.resolve_app(creds)
+        policy = access.authorize(app, creds, "store")
+        options = files.StoreOptions(
+            filename=params.text(query.get("filename"), "filename", 1024),
+            mimetype=params.text(query.get("mimetype"), "mimetype", 255),
+            path=params.text(query.get("path"), "path"),
+            container=params.text(query.get("container"), "container", 255),
+            access=query.get("access") or "private",
+        )
+        body = upload_body(request._request, base64decode=params.flag(query.get("base64decode")))
+        return Response(store_blob(store_body(app, body, options, policy)))
+
+
+class FileView(APIView):
+    """GET/HEAD read, POST overwrite, DELETE remove, for /api/file/{handle}."""
+
+    @extend_schema(operation_id="file_read",
+                   parameters=[OpenApiParameter("dl", bool), OpenApiParameter("cache", str),
+                               *security_params()],
+                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
+                              (206, "application/octet-stream"): OpenApiTypes.BINARY,
+                              (304, "application/octet-stream"): None,
+                              (403, "application/json"): ERROR, (404, "application/json"): ERROR,
+                              (416, "application/json"): ERROR})
+    def get(self, request, handle: str):
+        return read_file(request, handle)
+
+    @extend_schema(operation_id="file_overwrite", parameters=STORE_PARAMS[-3:],
+                   request=UPLOAD_BODY,
+                   responses={200: BLOB, (400, "application/json"): ERROR,
+                              (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    def post(self, request, handle: str):
+        link = access.filelink_for(handle)
+        creds = params.credentials(request)
+        body = upload_body(request._request,
+                           base64decode=params.flag(request.query_params.get("base64decode")))
+        call = "writeUrl" if body.url is not None else "write"
+        policy = access.authorize(link.app, creds, call, handle=link.handle)
+        link = store_body(link.app, body, files.StoreOptions(), policy, link=link)
+        return Response(store_blob(link))
+
+    @extend_schema(operation_id="file_remove", parameters=[*security_params(), STORE_PARAMS[0]],
+                   request=None,
+                   responses={200: None, (401, "application/json"): ERROR,
+                              (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    def delete(self, request, handle: str):
+        return remove_file(request, handle)
+
+
+class RemoveView(APIView):
+    """POST /api/file/{handle}/remove: the legacy remove call."""
+
+    @extend_schema(operation_id="file_remove_legacy", parameters=[STORE_PARAMS[0]],
+                   request=None,
+                   responses={200: None, (401, "application/json"): ERROR,
+                              (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    def post(self, request, handle: str):
+        return remove_file(request, handle)
+
+
+class MetadataView(APIView):
+    """GET /api/file/{handle}/metadata and /cdn/{handle}/metadata."""
+
+    @extend_schema(operation_id="file_metadata",
+                   parameters=[*(OpenApiParameter(flag, bool) for flag in METADATA_FLAGS),
+                               *security_params()],
+                   responses={200: METADATA, (403, "application/json"): ERROR,
+                              (404, "application/json"): ERROR})
+    def get(self, request, handle: str):
+        return Response(file_metadata(request, handle))
+
+
+def file_metadata(request, handle: str, creds: access.Credentials | None = None) -> dict:
+    link = access.filelink_for(handle)
+    creds = creds or params.credentials(request)
+    flags = [name for name in METADATA_FLAGS if params.flag(request.GET.get(name))]
+    policy = access.authorize(link.app, creds, "stat", handle=link.handle)
+    if "exif" in flags:
+        if policy is None and not creds.basic_secret:
+            raise PolicyError("reading exif needs a policy that allows it", code="policy_call")
+        if policy is not None:
+            policy.allows_call("exif")
+    return {**metadata(link, flags), "handle": link.handle}
+
+
+def read_file(request, handle: str, creds: access.Credentials | None = None, *,
+              no_cache: bool = False):
+    """The bytes of a file, for /api/file/{handle} and the CDN."""
+    link = access.filelink_for(handle.split("+", 1)[0])
+    access.authorize(link.app, creds or params.credentials(request), "read", handle=link.handle)
+    download = params.flag(request.GET.get("dl"))
+    if no_cache or request.GET.get("cache", "").lower() == "false":
+        cache_control = "no-store"
+    elif link.app.security_required:
+        cache_control = "private, max-age=0, must-revalidate"
+    else:
+        cache_control = "public, max-age=300"
+    if link.kind == FileLink.Kind.SYMLINK:
+        fetched = fetch_public_url(link.source_url)
+        return fetched_response(fetched, link, download=download, cache=cache_control)
+    return file_response(request, link, download=download, cache=cache_control)
+
+
+def remove_file(request, handle: str):
+    link = access.filelink_for(handle)
+    creds = params.credentials(request, request.data if request.method == "POST" else None)
+    access.authorize(link.app, creds, "remove", handle=link.handle, owner_only=True)
+    files.remove(link)
+    return Response(status=200)

@@ -1,0 +1,96 @@
+"""Streaming a file's bytes to the client: Range, ETag, attachment, and a sandboxing CSP."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+from picker import storage
+from picker.errors import RangeNotSatisfiable
+from picker.models import FileLink
+from picker.sniff import ACTIVE_CONTENT
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """One satisfiable byte range (inclusive), None for the whole file; multi-ranges → whole."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match:
+        return None
+    first, last = match.groups()
+    if first == "" and last == "":
+        return None
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise RangeNotSatisfiable(f"the range {header} is empty")
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = size - 1 if last == "" else min(int(last), size - 1)
+    if start >= size or start > end:
+        raise RangeNotSatisfiable(f"the range {header} is outside the file's {size} bytes")
+    return start, end
+
+
+def _headers(response: HttpResponse, link: FileLink, download: bool, cache: str) -> None:
+    response["ETag"] = link.etag
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = cache
+    response["Content-Disposition"] = content_disposition_header(download, link.filename)
+    response["X-File-Name"] = link.filename.encode("ascii", "replace").decode()
+    response["X-Content-Type-Options"] = "nosniff"
+    if link.mimetype in ACTIVE_CONTENT or not download:
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+
+
+def file_response(request, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
+    """200/206/304 for a stored file; the body streams from storage in chunks."""
+    if_none_match = request.META.get("HTTP_IF_NONE_MATCH", "")
+    if if_none_match and (if_none_match.strip() == "*" or link.etag in if_none_match):
+        response = HttpResponse(status=304)
+        _headers(response, link, download, cache)
+        return response
+    size = link.size or 0
+    byte_range = parse_range(request.META.get("HTTP_RANGE"), size)
+    if request.method == "HEAD":
+        response = HttpResponse(content_type=link.mimetype)
+        response["Content-Length"] = str(size)
+    elif byte_range is None:
+        response = StreamingHttpResponse(
+            storage.read_range(storage.location_of(link), link.key), content_type=link.mimetype
+        )
+        response["Content-Length"] = str(size)
+    else:
+        start, end = byte_range
+        response = StreamingHttpResponse(
+            storage.read_range(storage.location_of(link), link.key, start, end),
+            content_type=link.mimetype,
+            status=206,
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    _headers(response, link, download, cache)
+    return response
+
+
+def fetched_response(fetched, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
+    """Stream a symlink's bytes as fetched from where they live."""
+    response = StreamingHttpResponse(
+        _closing(fetched), content_type=fetched.headers.get("Content-Type") or link.mimetype
+    )
+    if fetched.content_length is not None:
+        response["Content-Length"] = str(fetched.content_length)
+    _headers(response, link, download, cache)
+    return response
+
+
+def _closing(fetched):
+    try:
+        yield from fetched.iter_chunks()
+    finally:
+        fetched.close()

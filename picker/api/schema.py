@@ -1,0 +1,69 @@
+"""OpenAPI shapes for drf-spectacular (documentation only: views build their own JSON)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from rest_framework import serializers
+
+ERROR = inline_serializer(
+    "Error", {"error": serializers.CharField(), "detail": serializers.CharField()}
+)
+
+BLOB = inline_serializer(
+    "Blob",
+    {
+        "url": serializers.URLField(),
+        "handle": serializers.CharField(),
+        "filename": serializers.CharField(),
+        "size": serializers.IntegerField(),
+        "type": serializers.CharField(),
+        "mimetype": serializers.CharField(),
+        "key": serializers.CharField(),
+        "container": serializers.CharField(),
+        "client": serializers.CharField(),
+        "isWriteable": serializers.BooleanField(),
+        "status": serializers.CharField(),
+    },
+)
+
+METADATA = inline_serializer(
+    "Metadata",
+    {
+        "handle": serializers.CharField(),
+        "size": serializers.IntegerField(required=False),
+        "mimetype": serializers.CharField(required=False),
+        "filename": serializers.CharField(required=False),
+        "uploaded": serializers.FloatField(required=False),
+        "writeable": serializers.BooleanField(required=False),
+        "location": serializers.CharField(required=False),
+        "path": serializers.CharField(required=False),
+        "container": serializers.CharField(required=False),
+        "width": serializers.IntegerField(required=False, allow_null=True),
+        "height": serializers.IntegerField(required=False, allow_null=True),
+    },
+)
+
+UPLOAD_BODY = {
+    "application/octet-stream": OpenApiTypes.BINARY,
+    "multipart/form-data": inline_serializer(
+        "FileUpload", {"fileUpload": serializers.FileField()}
+    ),
+    "application/x-www-form-urlencoded": inline_serializer(
+        "StoreUrl", {"url": serializers.URLField()}
+    ),
+}
+
+STORE_OPTIONS = inline_serializer(
+    "StoreOptions",
+    {
+        "location": serializers.CharField(required=False),
+        "path": serializers.CharField(required=False),
+        "container": serializers.CharField(required=False),
+        "access": serializers.ChoiceField(["public", "private"], required=False),
+        "region": serializers.CharField(required=False),
+        "filename": serializers.CharField(required=False),
+    },
+)
+
+
+def security_params() -> list[OpenApiParameter]:
+    return [OpenApiParameter("policy", str), OpenApiParameter("signature", str)]

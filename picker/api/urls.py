@@ -1,0 +1,24 @@
+"""Routes of the file API; host aliases (openpicker.hosts) map cdn./upload./process. here."""
+
+from django.urls import path, re_path
+
+from picker.api import cdn, files, uploads
+
+HANDLE = r"(?P<handle>[^/]+)"
+
+urlpatterns = [
+    path("api/store/<str:location>", files.StoreView.as_view(), name="store"),
+    re_path(rf"^api/file/{HANDLE}/metadata$", files.MetadataView.as_view(), name="file-metadata"),
+    re_path(rf"^api/file/{HANDLE}/remove$", files.RemoveView.as_view(), name="file-remove"),
+    re_path(rf"^api/file/{HANDLE}$", files.FileView.as_view(), name="file"),
+    path("upload/multipart/start", uploads.StartView.as_view(), name="multipart-start"),
+    path("upload/multipart/upload", uploads.PartTargetView.as_view(), name="multipart-upload"),
+    path("upload/multipart/part/<str:upload_id>/<int:part>", uploads.PartView.as_view(),
+         name="multipart-part"),
+    path("upload/multipart/complete", uploads.CompleteView.as_view(), name="multipart-complete"),
+    path("process", cdn.ProcessView.as_view(), name="process"),
+    path("process/process", cdn.ProcessView.as_view()),
+    path("cdn/process", cdn.ProcessView.as_view()),
+    re_path(r"^cdn/(?P<path>.+)/metadata$", cdn.CdnMetadataView.as_view(), name="cdn-metadata"),
+    re_path(r"^cdn/(?P<path>.+)$", cdn.CdnView.as_view(), name="cdn"),
+]

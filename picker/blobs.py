@@ -1,0 +1,173 @@
+"""The JSON shapes a FileLink is described by: store responses, blobs and metadata."""
+
+from __future__ import annotations
+
+import hashlib
+
+from PIL import Image, UnidentifiedImageError
+
+from picker import storage
+from picker.models import FileLink
+
+DEFAULT_METADATA = ("size", "mimetype", "filename", "uploaded", "writeable", "location", "path",
+                    "container")
+HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+METADATA_FLAGS = (*DEFAULT_METADATA, "width", "height", "cloud", "source_url", "exif", *HASHES)
+IMAGE_HEADER_MAX_PIXELS = 500_000_000
+
+
+def store_blob(link: FileLink) -> dict:
+    """What /api/store, /process and multipart complete answer (Filestack's store response)."""
+    return {
+        "url": link.url,
+        "handle": link.handle,
+        "filename": link.filename,
+        "size": link.size,
+        "type": link.mimetype,
+        "mimetype": link.mimetype,
+        "key": link.key,
+        "container": link.container,
+        "client": link.client,
+        "isWriteable": link.writeable,
+        "status": "Stored",
+    }
+
+
+def metadata(link: FileLink, flags: list[str]) -> dict:
+    """The requested metadata fields (the default set when no flag is given)."""
+    wanted = [flag for flag in METADATA_FLAGS if flag in flags] or list(DEFAULT_METADATA)
+    if ("width" in wanted or "height" in wanted) and link.width is None:
+        _measure(link)
+    out: dict = {}
+    for name in wanted:
+        if name == "size":
+            out["size"] = link.size
+        elif name == "mimetype":
+            out["mimetype"] = link.mimetype
+        elif name == "filename":
+            out["filename"] = link.filename
+        elif name == "uploaded":
+            out["uploaded"] = link.created_at.timestamp() * 1000
+        elif name == "writeable":
+            out["writeable"] = link.writeable
+        elif name == "location":
+            out["location"] = _location_name(link)
+        elif name == "path":
+            out["path"] = link.key
+        elif name == "container":
+            out["container"] = link.container
+        elif name in {"width", "height"}:
+            out[name] = getattr(link, name)
+        elif name == "cloud":
+            out["cloud"] = link.kind == FileLink.Kind.SYMLINK
+        elif name == "source_url":
+            out["source_url"] = link.source_url
+        elif name == "exif":
+            out["exif"] = _exif(link)
+        elif name in HASHES:
+            out[name] = _digest(link, name)
+    return out
+
+
+def _location_name(link: FileLink) -> str:
+    if link.kind == FileLink.Kind.SYMLINK:
+        return link.provider
+    return storage.location_of(link).location_name
+
+
+def _open_image(link: FileLink):
+    reader = storage.ChainReader([storage.read_range(storage.location_of(link), link.key)])
+    return Image.open(_ReadOnly(reader))
+
+
+def _measure(link: FileLink) -> None:
+    """Read the image header (not the pixels) once and keep width/height on the row."""
+    if link.kind != FileLink.Kind.STORED or not link.mimetype.startswith("image/"):
+        return
+    try:
+        with _open_image(link) as image:
+            link.width, link.height = image.size
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return
+    FileLink.objects.filter(pk=link.pk, version=link.version).update(
+        width=link.width, height=link.height
+    )
+
+
+def _exif(link: FileLink) -> dict:
+    if link.kind != FileLink.Kind.STORED or not link.mimetype.startswith("image/"):
+        return {}
+    from PIL import ExifTags
+
+    try:
+        with _open_image(link) as image:
+            exif = image.getexif()
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return {}
+    return {ExifTags.TAGS.get(tag, str(tag)): _plain(value) for tag, value in exif.items()}
+
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, int | float | str):
+        return value
+    return str(value)
+
+
+def _digest(link: FileLink, name: str) -> str | None:
+    if name == "md5" and link.md5:
+        return link.md5
+    if name == "sha256" and link.sha256:
+        return link.sha256
+    if link.kind != FileLink.Kind.STORED:
+        return None
+    digest = hashlib.new(name)
+    for chunk in storage.read_range(storage.location_of(link), link.key):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+class _ReadOnly:
+    """A forward-only file for Pillow's header parser, buffering what it has read so far."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self._buffer = bytearray()
+        self._pos = 0
+
+    def read(self, n: int = -1) -> bytes:
+        want = (1 << 62) if n is None or n < 0 else n
+        while len(self._buffer) - self._pos < want:
+            chunk = self._reader.read(1 << 16)
+            if not chunk:
+                break
+            self._buffer += chunk
+            if len(self._buffer) > 64 * 1024 * 1024:
+                raise ValueError("image header is too far into the file")
+        data = bytes(self._buffer[self._pos : self._pos + want])
+        self._pos += len(data)
+        return data
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 1:
+            offset += self._pos
+        elif whence == 2:
+            self.read()
+            offset += len(self._buffer)
+        self._pos = max(0, offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readline(self, limit: int = -1) -> bytes:
+        out = bytearray()
+        while limit < 0 or len(out) < limit:
+            byte = self.read(1)
+            if not byte:
+                break
+            out += byte
+            if byte == b"\n":
+                break
+        return bytes(out)

@@ -1,0 +1,73 @@
+"""The core's exception hierarchy; picker.api.errors maps it to the JSON error shape."""
+
+
+class PickerError(Exception):
+    """A request the core refuses: an HTTP status, a short code and a human sentence."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+class BadRequest(PickerError):
+    pass
+
+
+class InvalidFilename(PickerError):
+    code = "invalid_filename"
+
+
+class InvalidPath(PickerError):
+    code = "invalid_path"
+
+
+class AuthenticationFailed(PickerError):
+    status = 401
+    code = "unauthorized"
+
+
+class PolicyError(PickerError):
+    """A policy or signature that does not allow the call (the reason is in the detail)."""
+
+    status = 403
+    code = "invalid_policy"
+
+
+class Forbidden(PickerError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(PickerError):
+    status = 404
+    code = "not_found"
+
+
+class TooLarge(PickerError):
+    status = 413
+    code = "too_large"
+
+
+class OutboundRefused(PickerError):
+    """A server-side fetch the outbound guard will not make."""
+
+    code = "url_refused"
+
+
+class OutboundFailed(PickerError):
+    """A server-side fetch that was allowed but did not succeed."""
+
+    status = 400
+    code = "url_fetch_failed"
+
+
+class RangeNotSatisfiable(PickerError):
+    status = 416
+    code = "range_not_satisfiable"

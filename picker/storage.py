@@ -1,0 +1,186 @@
+"""Where bytes live: the instance storage or an app's own S3 bucket, written and read as streams."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from boto3.s3.transfer import TransferConfig
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+from storages.backends.s3 import S3Storage
+
+from picker.errors import Forbidden
+from picker.models import App, FileLink, StorageTarget
+from picker.streams import CHUNK
+
+# Bounded memory for S3 uploads of any size: 8 MiB parts, at most 4 in flight.
+TRANSFER_CONFIG = TransferConfig(
+    multipart_threshold=8 * 1024 * 1024,
+    multipart_chunksize=8 * 1024 * 1024,
+    max_concurrency=4,
+    max_io_queue=8,
+)
+
+
+class StreamFile(File):
+    """A Django File over a non-seekable reader, read in large chunks."""
+
+    DEFAULT_CHUNK_SIZE = CHUNK
+
+    def __init__(self, reader, name: str, content_type: str):
+        super().__init__(reader, name)
+        self.content_type = content_type
+
+    def seekable(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class Location:
+    """A storage plus what a blob says about it (container, provider, region)."""
+
+    storage: Storage
+    container: str
+    provider: str
+    region: str
+    target: StorageTarget | None
+    prefix: str = ""
+
+    @property
+    def location_name(self) -> str:
+        return "S3" if isinstance(self.storage, S3Storage) else "local"
+
+
+@lru_cache(maxsize=64)
+def _target_storage(target_id: int, updated: float, bucket: str) -> S3Storage:
+    target = StorageTarget.objects.get(pk=target_id)
+    return S3Storage(
+        bucket_name=bucket,
+        region_name=target.region or None,
+        endpoint_url=target.endpoint_url or None,
+        access_key=target.access_key_id,
+        secret_key=target.secret_access_key,
+        file_overwrite=True,
+        default_acl=None,
+        querystring_auth=False,
+        transfer_config=TRANSFER_CONFIG,
+    )
+
+
+def _instance_storage() -> Storage:
+    storage = storages["default"]
+    if isinstance(storage, S3Storage):
+        storage.transfer_config = TRANSFER_CONFIG
+    return storage
+
+
+def location_for(app: App, container: str | None = None) -> Location:
+    """Where a new file of this app goes; `container` picks a bucket only in the app's own S3."""
+    target = StorageTarget.objects.filter(app=app).first()
+    if target is not None:
+        bucket = container or target.bucket
+        storage = _target_storage(target.pk, target.updated_at.timestamp(), bucket)
+        return Location(storage, bucket, "amazon", target.region, target, target.path_prefix)
+    storage = _instance_storage()
+    own = storage.bucket_name if isinstance(storage, S3Storage) else ""
+    if container and container != own:
+        raise Forbidden(
+            "container can only be chosen when the app stores in its own S3 bucket",
+            code="container_not_allowed",
+        )
+    region = getattr(storage, "region_name", None) or ""
+    return Location(storage, own, "internal", region, None)
+
+
+def location_of(link: FileLink) -> Location:
+    """Where an existing stored file lives."""
+    target = link.storage_target
+    if target is not None:
+        storage = _target_storage(target.pk, target.updated_at.timestamp(), link.container)
+        return Location(storage, link.container, "amazon", target.region, target, target.path_prefix)
+    storage = _instance_storage()
+    return Location(storage, link.container, "internal", link.region, None)
+
+
+def write(location: Location, key: str, reader, content_type: str) -> str:
+    """Stream `reader` into storage under `key`; on any failure remove what was written."""
+    try:
+        return location.storage.save(key, StreamFile(reader, os.path.basename(key), content_type))
+    except BaseException:
+        delete_quietly(location, key)
+        raise
+
+
+def delete_quietly(location: Location, key: str) -> None:
+    """Delete an object, ignoring that it may not exist (clean-up paths)."""
+    try:
+        location.storage.delete(key)
+    except FileNotFoundError:
+        pass
+
+
+def read_range(location: Location, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    """Yield bytes [start, end] (inclusive) of an object, in chunks, without loading it whole."""
+    storage = location.storage
+    if isinstance(storage, S3Storage):
+        yield from _s3_range(storage, key, start, end)
+    elif isinstance(storage, FileSystemStorage):
+        yield from _file_range(storage.path(key), start, end)
+    else:
+        with storage.open(key, "rb") as handle:
+            handle.seek(start)
+            yield from _limited(handle.read, None if end is None else end - start + 1)
+
+
+def _s3_range(storage: S3Storage, key: str, start: int, end: int | None) -> Iterator[bytes]:
+    client = storage.connection.meta.client
+    params = {"Bucket": storage.bucket_name, "Key": storage._normalize_name(key)}
+    if start or end is not None:
+        params["Range"] = f"bytes={start}-{'' if end is None else end}"
+    body = client.get_object(**params)["Body"]
+    try:
+        yield from body.iter_chunks(CHUNK)
+    finally:
+        body.close()
+
+
+def _file_range(path: str, start: int, end: int | None) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        yield from _limited(handle.read, None if end is None else end - start + 1)
+
+
+def _limited(read, remaining: int | None) -> Iterator[bytes]:
+    while remaining is None or remaining > 0:
+        data = read(CHUNK if remaining is None else min(CHUNK, remaining))
+        if not data:
+            return
+        if remaining is not None:
+            remaining -= len(data)
+        yield data
+
+
+class ChainReader:
+    """One reader over several iterators of bytes (multipart parts, in order)."""
+
+    def __init__(self, iterators):
+        self._iterators = iter(iterators)
+        self._current = iter(())
+        self._buffer = b""
+
+    def read(self, n: int = CHUNK) -> bytes:
+        while len(self._buffer) < n:
+            chunk = next(self._current, None)
+            if chunk is None:
+                nxt = next(self._iterators, None)
+                if nxt is None:
+                    break
+                self._current = iter(nxt)
+                continue
+            self._buffer += chunk
+        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        return data

@@ -1,0 +1,111 @@
+"""Readers that pass bytes through once: hashing, counting, capping, base64-decoding.
+
+Uploads flow from the request straight into storage through these, so memory stays flat
+whatever the file size.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+from collections.abc import Callable
+
+from picker.errors import BadRequest, TooLarge
+
+CHUNK = 1024 * 1024
+SNIFF_BYTES = 8192
+
+ReadFn = Callable[[int], bytes]
+
+
+class HashingReader(io.RawIOBase):
+    """Read from `read_fn` (after replaying `head`), hashing and counting; refuse past `limit`.
+
+    Not seekable on purpose: storages then stream it instead of rewinding.
+    """
+
+    def __init__(self, read_fn: ReadFn, *, head: bytes = b"", limit: int | None = None):
+        super().__init__()
+        self._read_fn = read_fn
+        self._head = head
+        self.limit = limit
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256()
+        self.content_type: str | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            return b"".join(iter(lambda: self.read(CHUNK), b""))
+        if self._head:
+            data, self._head = self._head[:n], self._head[n:]
+        else:
+            data = self._read_fn(n)
+        if data:
+            self.size += len(data)
+            if self.limit is not None and self.size > self.limit:
+                raise TooLarge(f"the file is larger than the limit of {self.limit} bytes")
+            self._md5.update(data)
+            self._sha256.update(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+
+class Base64Reader:
+    """Decode a base64 body (`base64decode=true`) chunk by chunk, whitespace ignored."""
+
+    def __init__(self, read_fn: ReadFn):
+        self._read_fn = read_fn
+        self._pending = b""
+        self._done = False
+
+    def read(self, n: int = CHUNK) -> bytes:
+        while not self._done and len(self._pending) < 4:
+            self._fill(n)
+        usable = len(self._pending) - len(self._pending) % 4 if not self._done else len(self._pending)
+        chunk, self._pending = self._pending[:usable], self._pending[usable:]
+        if not chunk:
+            return b""
+        try:
+            return base64.b64decode(chunk + b"=" * (-len(chunk) % 4), validate=True)
+        except binascii.Error:
+            raise BadRequest("the body is not valid base64", code="invalid_base64") from None
+
+    def _fill(self, n: int) -> None:
+        data = self._read_fn(max(n, 4))
+        if not data:
+            self._done = True
+            return
+        self._pending += b"".join(data.split())
+
+
+def read_head(read_fn: ReadFn, size: int = SNIFF_BYTES) -> bytes:
+    """Read up to `size` bytes (several reads if the source returns short ones)."""
+    parts, got = [], 0
+    while got < size:
+        data = read_fn(size - got)
+        if not data:
+            break
+        parts.append(data)
+        got += len(data)
+    return b"".join(parts)

@@ -1,0 +1,1 @@
+"""Developer portal; built with its issue."""

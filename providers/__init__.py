@@ -1,0 +1,1 @@
+"""Flickr/Instagram providers; built with their issue."""

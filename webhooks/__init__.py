@@ -1,0 +1,1 @@
+"""Signed webhooks; built with their issue."""
