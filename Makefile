@@ -1,0 +1,51 @@
+# OpenPicker: `make run` serves on the embedded defaults, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/openpicker
+REDIS_URL ?= redis://127.0.0.1:6379
+
+.PHONY: run test test-services test-embedded lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	OPENPICKER_SANDBOX=$${OPENPICKER_SANDBOX:-1} $(PY) manage.py migrate --noinput
+	@echo "Demo app (API key and secret):"
+	@OPENPICKER_SANDBOX=$${OPENPICKER_SANDBOX:-1} $(PY) manage.py createapp demo --owner demo@example.com --get-or-create
+	OPENPICKER_SANDBOX=$${OPENPICKER_SANDBOX:-1} $(PY) manage.py serve
+
+# The suite runs twice: against the real services (PostgreSQL, Redis, S3 over HTTP via moto's
+# server) and against the embedded defaults (SQLite, filesystem, local broker).
+test: test-services test-embedded
+
+test-services: $(VENV)/.installed-dev
+	rm -rf var/test-services
+	OPENPICKER_TEST_PROFILE=services OPENPICKER_DATA_DIR=$(CURDIR)/var/test-services \
+	DATABASE_URL=$(PG_URL) CACHE_URL=$(REDIS_URL)/1 CELERY_BROKER_URL=$(REDIS_URL)/2 \
+	OPENPICKER_STORAGE=s3 AWS_STORAGE_BUCKET_NAME=openpicker-test \
+	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_S3_REGION_NAME=us-east-1 \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-embedded: $(VENV)/.installed-dev
+	rm -rf var/test-embedded
+	OPENPICKER_TEST_PROFILE=embedded OPENPICKER_DATA_DIR=$(CURDIR)/var/test-embedded \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: $(VENV)/.installed-dev
+	$(PY) benchmarks/upload.py
+
+clean:
+	rm -rf var

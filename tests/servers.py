@@ -1,0 +1,142 @@
+"""Real processes the tests and benchmarks talk to: moto's S3 server and OpenPicker under gunicorn."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class MotoS3:
+    """moto's standalone server, over real HTTP, as S3 for django-storages/boto3."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.process)
+
+    def create_bucket(self, name: str) -> None:
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client.create_bucket(Bucket=name)
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost (the SDK's https:// needs one)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class OpenPickerServer:
+    """OpenPicker under gunicorn in its own process, with the given environment."""
+
+    def __init__(self, env: dict[str, str], *, tls: bool = False, workers: int = 2,
+                 threads: int = 4):
+        self.port = free_port()
+        self.workdir = Path(tempfile.mkdtemp(prefix="openpicker-server-"))
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env, "OPENPICKER_BASE_URL": self.url}
+        command = [str(VENV_BIN / "python"), "-m", "gunicorn", "openpicker.wsgi:application",
+                   "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+                   "--threads", str(threads), "--timeout", "600", "--graceful-timeout", "5"]
+        self.cert = None
+        if tls:
+            self.cert, key = self_signed_cert(self.workdir)
+            command += ["--certfile", str(self.cert), "--keyfile", str(key)]
+        self.log_path = self.workdir / "server.log"
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log,
+                                        stderr=subprocess.STDOUT)
+        wait_for_port(self.port, self.process)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                requests.get(self.url + "/api/schema/", timeout=5, verify=str(self.cert or True))
+                return
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        raise RuntimeError("server never answered")
+
+    def stop(self) -> None:
+        stop(self.process)
+        self.log.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
