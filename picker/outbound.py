@@ -333,7 +333,7 @@ class Fetched:
             return b""
         if self._closed:
             raise ValueError("read from a closed Fetched response")
-        remaining = 30.0
+        remaining = self._remaining()
         try:
             self._tighten_socket_timeout(remaining)
             data = self._response.read1(min(n, self._max_bytes - self._received + 1)) or b""
