@@ -27,18 +27,19 @@ run: $(VENV)/.installed
 # server) and against the embedded defaults (SQLite, filesystem, local broker).
 test: test-services test-embedded
 
+# Each run gets its own data dir and database, so runs never trample each other.
 test-services: $(VENV)/.installed-dev
-	rm -rf var/test-services
-	OPENPICKER_TEST_PROFILE=services OPENPICKER_DATA_DIR=$(CURDIR)/var/test-services \
-	DATABASE_URL=$(PG_URL) CACHE_URL=$(REDIS_URL)/1 CELERY_BROKER_URL=$(REDIS_URL)/2 \
+	@run=$$$$; dir=$(CURDIR)/var/test-services-$$run; \
+	OPENPICKER_TEST_PROFILE=services OPENPICKER_DATA_DIR=$$dir \
+	DATABASE_URL=$(PG_URL)_$$run CACHE_URL=$(REDIS_URL)/1 CELERY_BROKER_URL=$(REDIS_URL)/2 \
 	OPENPICKER_STORAGE=s3 AWS_STORAGE_BUCKET_NAME=openpicker-test \
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_S3_REGION_NAME=us-east-1 \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; rm -rf $$dir; exit $$rc
 
 test-embedded: $(VENV)/.installed-dev
-	rm -rf var/test-embedded
-	OPENPICKER_TEST_PROFILE=embedded OPENPICKER_DATA_DIR=$(CURDIR)/var/test-embedded \
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@run=$$$$; dir=$(CURDIR)/var/test-embedded-$$run; \
+	OPENPICKER_TEST_PROFILE=embedded OPENPICKER_DATA_DIR=$$dir \
+	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; rm -rf $$dir; exit $$rc
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

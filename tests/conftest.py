@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import os
 import socket
+from urllib.parse import urlencode
 
 import pytest
 
@@ -103,3 +104,43 @@ def tls_api(django_db_setup, django_db_blocker):
         server = OpenPickerServer(server_env(), tls=True)
     yield server
     server.stop()
+
+
+def all_stored_keys() -> set[str]:
+    """Every object in the instance storage (S3 bucket or data-dir folder)."""
+    from django.core.files.storage import storages
+    from storages.backends.s3 import S3Storage
+
+    storage = storages["default"]
+    if isinstance(storage, S3Storage):
+        return {obj.key for obj in storage.bucket.objects.all()}
+    root = storage.location
+    keys = set()
+    for folder, _, names in os.walk(root):
+        keys |= {os.path.relpath(os.path.join(folder, name), root) for name in names}
+    return keys
+
+
+@pytest.fixture
+def stored_keys():
+    """A callable listing the instance storage's objects (to prove nothing was left behind)."""
+    return all_stored_keys
+
+
+@pytest.fixture
+def store(client):
+    """POST raw bytes to /api/store/S3 and return the response."""
+
+    def post(app, data: bytes = b"hello", content_type="application/octet-stream", **query):
+        query.setdefault("key", app.apikey)
+        return client.post(f"/api/store/S3?{urlencode(query)}", data=data,
+                           content_type=content_type)
+
+    return post
+
+
+def body(response) -> bytes:
+    """The whole body of a (possibly streaming) response."""
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
