@@ -92,7 +92,7 @@ def random_file(tmp_path, size: int, name: str = "payload.bin") -> tuple[str, by
 def test_multipart_upload_read_metadata_delete_without_policy(sdk, create_app, tmp_path):
     app = create_app("open")
     path, data = random_file(tmp_path, BIG_SIZE)
-    md5 = hashlib.md5(data).hexdigest()
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
 
     filelink = Client(app.apikey).upload(filepath=path)
 
@@ -132,8 +132,10 @@ def test_multipart_upload_read_metadata_delete_without_policy(sdk, create_app, t
     assert default["path"] not in all_stored_keys()
     with pytest.raises(FilestackHTTPError) as read_after:
         filelink.get_content()
-    assert refusal(read_after) == (404, {"error": "file_not_found",
-                                         "detail": "no file with this handle"})
+    assert refusal(read_after) == (
+        404,
+        {"error": "file_not_found", "detail": "no file with this handle"},
+    )
     with pytest.raises(FilestackHTTPError) as stat_after:
         filelink.metadata()
     assert refusal(stat_after)[:1] == (404,)
@@ -154,7 +156,7 @@ def test_policy_app_allows_everything_with_a_policy(sdk, create_app, tmp_path):
     meta = filelink.metadata(["size", "filename", "md5"])
     assert meta["size"] == 6 * MIB
     assert meta["filename"] == "signed.bin"
-    assert meta["md5"] == hashlib.md5(data).hexdigest()
+    assert meta["md5"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
     assert filelink.get_content() == data
     assert filelink.signed_url().startswith(f"{sdk.url}/cdn/security=p:{sec.policy_b64},s:")
 
@@ -214,7 +216,10 @@ def test_policy_app_refuses_an_expired_policy(sdk, create_app):
     with pytest.raises(FilestackHTTPError) as delete:
         filelink.delete(security=expired)
     for excinfo in (upload, stat, read, delete):
-        assert refusal(excinfo) == (403, {"error": "policy_expired", "detail": "policy has expired"})
+        assert refusal(excinfo) == (
+            403,
+            {"error": "policy_expired", "detail": "policy has expired"},
+        )
 
     assert filelink.get_content() == data
 
@@ -318,7 +323,7 @@ def test_upload_url_stores_the_fetched_bytes(allowing_api, file_server, create_a
     assert meta["size"] == len(REMOTE_BYTES)
     assert meta["filename"] == "report.csv"
     assert meta["mimetype"] == "text/csv"
-    assert meta["md5"] == hashlib.md5(REMOTE_BYTES).hexdigest()
+    assert meta["md5"] == hashlib.md5(REMOTE_BYTES, usedforsecurity=False).hexdigest()
 
 
 def test_upload_url_of_loopback_is_refused_without_an_allow_entry(sdk, file_server, create_app):
