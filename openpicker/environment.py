@@ -74,7 +74,7 @@ def cache_config(url: str) -> dict:
 
 
 def allowed_hosts(base_url: str) -> list[str]:
-    """The base URL's host and its subdomains (cdn., upload., ...), plus OPENPICKER_ALLOWED_HOSTS."""
+    """The base URL's host and its subdomains (cdn., upload., ...) and OPENPICKER_ALLOWED_HOSTS."""
     host = urlsplit(base_url).hostname or "127.0.0.1"
     hosts = [host, "." + host, *env_list("OPENPICKER_ALLOWED_HOSTS")]
     if host in {"127.0.0.1", "localhost"}:

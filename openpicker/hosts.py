@@ -21,7 +21,9 @@ class HostAliasMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        prefix = alias_prefix(request.get_host().rsplit(":", 1)[0] if request.META.get("HTTP_HOST") else "")
+        prefix = alias_prefix(
+            request.get_host().rsplit(":", 1)[0] if request.META.get("HTTP_HOST") else ""
+        )
         if prefix:
             path = request.path_info
             if path != prefix and not path.startswith(prefix + "/"):

@@ -9,8 +9,16 @@ from PIL import Image, UnidentifiedImageError
 from picker import storage
 from picker.models import FileLink
 
-DEFAULT_METADATA = ("size", "mimetype", "filename", "uploaded", "writeable", "location", "path",
-                    "container")
+DEFAULT_METADATA = (
+    "size",
+    "mimetype",
+    "filename",
+    "uploaded",
+    "writeable",
+    "location",
+    "path",
+    "container",
+)
 HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 METADATA_FLAGS = (*DEFAULT_METADATA, "width", "height", "cloud", "source_url", "exif", *HASHES)
 IMAGE_HEADER_MAX_PIXELS = 500_000_000

@@ -72,7 +72,8 @@ def _stream_in(location, key: str, read_fn: ReadFn, filename: str, declared: str
     if policy is not None and policy.min_size is not None and reader.size < policy.min_size:
         storage.delete_quietly(location, actual_key)
         raise PolicyError(
-            f"size {reader.size} is under the policy's minSize {policy.min_size}", code="policy_size"
+            f"size {reader.size} is under the policy's minSize {policy.min_size}",
+            code="policy_size",
         )
     return actual_key, reader, mimetype
 
@@ -119,8 +120,14 @@ def store(
     return link
 
 
-def overwrite(link: FileLink, read_fn: ReadFn, *, policy: Policy | None = None,
-              declared_size: int | None = None, source_url: str = "") -> FileLink:
+def overwrite(
+    link: FileLink,
+    read_fn: ReadFn,
+    *,
+    policy: Policy | None = None,
+    declared_size: int | None = None,
+    source_url: str = "",
+) -> FileLink:
     """Replace a file's bytes under the same handle (announces fp.overwrite).
 
     The new bytes go to a fresh key first; the row then points at them and the old object is

@@ -21,7 +21,11 @@ class App(models.Model):
     """An integrator's application: a public API key and a secret that signs policies."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="apps"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="apps",
     )
     name = models.CharField(max_length=100)
     apikey = models.CharField(max_length=20, unique=True, default=new_apikey)
@@ -128,6 +132,9 @@ class MultipartUpload(models.Model):
     assembling_since = models.DateTimeField(null=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return self.upload_id
+
 
 class MultipartPart(models.Model):
     upload = models.ForeignKey(MultipartUpload, on_delete=models.CASCADE, related_name="parts")
@@ -140,3 +147,6 @@ class MultipartPart(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["upload", "number"], name="unique_part_number")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.upload.upload_id} part {self.number}"

@@ -28,7 +28,9 @@ MAX_PARTS = 10_000
 MAX_PART_BYTES = 512 * 1024 * 1024
 
 
-def start(app: App, options: files.StoreOptions, size: int, policy: Policy | None) -> MultipartUpload:
+def start(
+    app: App, options: files.StoreOptions, size: int, policy: Policy | None
+) -> MultipartUpload:
     """Check everything that can be checked before a byte arrives, and open an upload."""
     filename = clean_filename(options.filename)
     files.check_store_target(options, policy)
@@ -51,8 +53,9 @@ def start(app: App, options: files.StoreOptions, size: int, policy: Policy | Non
 def get_upload(app: App, upload_id: str) -> MultipartUpload:
     upload = MultipartUpload.objects.filter(upload_id=str(upload_id), app=app).first()
     if upload is None:
-        raise NotFound("no multipart upload with this upload_id for this app",
-                       code="upload_not_found")
+        raise NotFound(
+            "no multipart upload with this upload_id for this app", code="upload_not_found"
+        )
     if upload.filelink_id is not None:
         raise BadRequest("this upload is already complete", code="upload_complete")
     return upload
@@ -72,8 +75,9 @@ def check_part(part: int, size: int, md5: str) -> None:
         if len(base64.b64decode(md5, validate=True)) != 16:
             raise ValueError
     except (binascii.Error, ValueError):
-        raise BadRequest("md5 must be the base64 of a 16-byte MD5 digest",
-                         code="invalid_md5") from None
+        raise BadRequest(
+            "md5 must be the base64 of a 16-byte MD5 digest", code="invalid_md5"
+        ) from None
 
 
 def _staging_key(upload: MultipartUpload, number: int) -> str:
@@ -84,8 +88,9 @@ def _location(upload: MultipartUpload) -> storage.Location:
     return storage.location_for(upload.app, upload.container or None)
 
 
-def receive_part(upload_id: str, number: int, size: int, md5: str, signature: str,
-                 read_fn, content_length: int) -> str:
+def receive_part(
+    upload_id: str, number: int, size: int, md5: str, signature: str, read_fn, content_length: int
+) -> str:
     """Stage one part's bytes (the signed PUT); return its ETag (hex MD5)."""
     expected = part_signature(upload_id, number, size, md5)
     if not hmac.compare_digest(expected.encode(), (signature or "").encode()):
@@ -94,8 +99,10 @@ def receive_part(upload_id: str, number: int, size: int, md5: str, signature: st
     if upload is None or upload.filelink_id is not None:
         raise NotFound("no open multipart upload with this id", code="upload_not_found")
     if content_length != size:
-        raise BadRequest(f"the part is {content_length} bytes, not the {size} announced",
-                         code="part_size_mismatch")
+        raise BadRequest(
+            f"the part is {content_length} bytes, not the {size} announced",
+            code="part_size_mismatch",
+        )
     location = _location(upload)
     key = _staging_key(upload, number)
     reader = HashingReader(read_fn, limit=size)
@@ -109,14 +116,16 @@ def receive_part(upload_id: str, number: int, size: int, md5: str, signature: st
         if old is not None and old.staging_key != actual_key:
             storage.delete_quietly(location, old.staging_key)
         MultipartPart.objects.update_or_create(
-            upload=upload, number=number,
+            upload=upload,
+            number=number,
             defaults={"size": size, "etag": reader.md5, "staging_key": actual_key},
         )
     return reader.md5
 
 
-def complete(app: App, upload_id: str, parts: list, options: files.StoreOptions,
-             policy: Policy | None) -> FileLink | None:
+def complete(
+    app: App, upload_id: str, parts: list, options: files.StoreOptions, policy: Policy | None
+) -> FileLink | None:
     """Assemble the staged parts, in order, into one stored file; then drop the parts.
 
     Returns None while another request is assembling the same upload (the view answers 202).
@@ -124,8 +133,9 @@ def complete(app: App, upload_id: str, parts: list, options: files.StoreOptions,
     """
     upload = MultipartUpload.objects.filter(upload_id=str(upload_id), app=app).first()
     if upload is None:
-        raise NotFound("no multipart upload with this upload_id for this app",
-                       code="upload_not_found")
+        raise NotFound(
+            "no multipart upload with this upload_id for this app", code="upload_not_found"
+        )
     if upload.filelink_id is not None:
         return upload.filelink
     ordered = _check_parts(parts, {part.number: part for part in upload.parts.all()}, upload)
@@ -162,13 +172,16 @@ def _check_parts(parts: list, staged: dict, upload: MultipartUpload) -> list[Mul
         part = staged.get(number)
         etag = str(item.get("etag", "")).strip().strip('"').lower()
         if part is None or not hmac.compare_digest(part.etag.encode(), etag.encode()):
-            raise BadRequest(f"part {number} was not uploaded or its etag differs",
-                             code="invalid_parts")
+            raise BadRequest(
+                f"part {number} was not uploaded or its etag differs", code="invalid_parts"
+            )
         ordered.append(part)
     total = sum(part.size for part in ordered)
     if total != upload.size:
-        raise BadRequest(f"the parts add up to {total} bytes, not the {upload.size} announced",
-                         code="size_mismatch")
+        raise BadRequest(
+            f"the parts add up to {total} bytes, not the {upload.size} announced",
+            code="size_mismatch",
+        )
     if upload.max_size is not None and total > upload.max_size:
         raise TooLarge(f"the file is larger than the limit of {upload.max_size} bytes")
     return ordered
@@ -178,8 +191,9 @@ def _part_number(item) -> int:
     try:
         return int(item["part_number"])
     except (TypeError, KeyError, ValueError):
-        raise BadRequest("each part needs an integer part_number and an etag",
-                         code="invalid_parts") from None
+        raise BadRequest(
+            "each part needs an integer part_number and an etag", code="invalid_parts"
+        ) from None
 
 
 def _drop_parts(upload: MultipartUpload, location: storage.Location) -> None:

@@ -18,7 +18,18 @@ from dataclasses import dataclass, field
 from picker.errors import PolicyError
 
 CALLS = frozenset(
-    {"pick", "read", "stat", "write", "writeUrl", "store", "convert", "remove", "exif", "runWorkflow"}
+    {
+        "pick",
+        "read",
+        "stat",
+        "write",
+        "writeUrl",
+        "store",
+        "convert",
+        "remove",
+        "exif",
+        "runWorkflow",
+    }
 )
 
 
@@ -103,7 +114,9 @@ def _fullmatch(pattern: str, value: str) -> bool:
     try:
         return re.fullmatch(pattern, value) is not None
     except re.error:
-        raise PolicyError("policy holds an invalid regular expression", code="invalid_policy") from None
+        raise PolicyError(
+            "policy holds an invalid regular expression", code="invalid_policy"
+        ) from None
 
 
 def _int_or_none(data: dict, name: str) -> int | None:
@@ -113,7 +126,9 @@ def _int_or_none(data: dict, name: str) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise PolicyError(f"policy field {name!r} must be an integer", code="invalid_policy") from None
+        raise PolicyError(
+            f"policy field {name!r} must be an integer", code="invalid_policy"
+        ) from None
 
 
 def verify(policy_b64: str, signature: str, secret: str, *, now: float | None = None) -> Policy:
@@ -132,7 +147,9 @@ def verify(policy_b64: str, signature: str, secret: str, *, now: float | None = 
     calls = data.get("call")
     if isinstance(calls, str):
         calls = [calls]
-    if calls is not None and not (isinstance(calls, list) and all(isinstance(c, str) for c in calls)):
+    if calls is not None and not (
+        isinstance(calls, list) and all(isinstance(c, str) for c in calls)
+    ):
         raise PolicyError("policy field 'call' must be a list of calls", code="invalid_policy")
     for name in ("handle", "url", "path", "container"):
         if data.get(name) is not None and not isinstance(data[name], str):

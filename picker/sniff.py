@@ -24,8 +24,10 @@ ACTIVE_CONTENT = frozenset(
 
 def _claim_ok(mime: str | None) -> bool:
     """A claimed type is usable unless it claims to be media, which only the bytes can prove."""
-    return bool(mime) and bool(_MIME_RE.match(mime)) and (
-        mime == "image/svg+xml" or not mime.startswith(("image/", "video/", "audio/"))
+    return (
+        bool(mime)
+        and bool(_MIME_RE.match(mime))
+        and (mime == "image/svg+xml" or not mime.startswith(("image/", "video/", "audio/")))
     )
 
 

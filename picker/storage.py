@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from boto3.s3.transfer import TransferConfig
-from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from storages.backends.s3 import S3Storage
@@ -101,7 +100,9 @@ def location_of(link: FileLink) -> Location:
     target = link.storage_target
     if target is not None:
         storage = _target_storage(target.pk, target.updated_at.timestamp(), link.container)
-        return Location(storage, link.container, "amazon", target.region, target, target.path_prefix)
+        return Location(
+            storage, link.container, "amazon", target.region, target, target.path_prefix
+        )
     storage = _instance_storage()
     return Location(storage, link.container, "internal", link.region, None)
 
@@ -123,7 +124,9 @@ def delete_quietly(location: Location, key: str) -> None:
         pass
 
 
-def read_range(location: Location, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+def read_range(
+    location: Location, key: str, start: int = 0, end: int | None = None
+) -> Iterator[bytes]:
     """Yield bytes [start, end] (inclusive) of an object, in chunks, without loading it whole."""
     storage = location.storage
     if isinstance(storage, S3Storage):

@@ -82,7 +82,9 @@ class Base64Reader:
     def read(self, n: int = CHUNK) -> bytes:
         while not self._done and len(self._pending) < 4:
             self._fill(n)
-        usable = len(self._pending) - len(self._pending) % 4 if not self._done else len(self._pending)
+        usable = (
+            len(self._pending) - len(self._pending) % 4 if not self._done else len(self._pending)
+        )
         chunk, self._pending = self._pending[:usable], self._pending[usable:]
         if not chunk:
             return b""

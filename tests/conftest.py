@@ -24,8 +24,9 @@ def _require(host: str, port: int, what: str) -> None:
     try:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as exc:
-        raise pytest.UsageError(f"{what} is not reachable at {host}:{port} ({exc}); "
-                                ".ci/run starts it") from None
+        raise pytest.UsageError(
+            f"{what} is not reachable at {host}:{port} ({exc}); .ci/run starts it"
+        ) from None
 
 
 def pytest_configure(config):
@@ -37,8 +38,10 @@ def pytest_configure(config):
 def pytest_report_header(config):
     from django.conf import settings
 
-    return (f"openpicker profile: {PROFILE} (database {settings.DATABASES['default']['ENGINE']}, "
-            f"storage {settings.OPENPICKER_STORAGE}, cache {settings.CACHES['default']['BACKEND']})")
+    return (
+        f"openpicker profile: {PROFILE} (database {settings.DATABASES['default']['ENGINE']}, "
+        f"storage {settings.OPENPICKER_STORAGE}, cache {settings.CACHES['default']['BACKEND']})"
+    )
 
 
 @pytest.fixture
@@ -133,8 +136,9 @@ def store(client):
 
     def post(app, data: bytes = b"hello", content_type="application/octet-stream", **query):
         query.setdefault("key", app.apikey)
-        return client.post(f"/api/store/S3?{urlencode(query)}", data=data,
-                           content_type=content_type)
+        return client.post(
+            f"/api/store/S3?{urlencode(query)}", data=data, content_type=content_type
+        )
 
     return post
 

@@ -1,4 +1,4 @@
-"""Real processes the tests and benchmarks talk to: moto's S3 server and OpenPicker under gunicorn."""
+"""Real processes for tests and benchmarks: moto's S3 server, OpenPicker under gunicorn."""
 
 from __future__ import annotations
 
@@ -57,15 +57,21 @@ class MotoS3:
         self.log = tempfile.NamedTemporaryFile(prefix="moto-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [str(VENV_BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, self.process)
 
     def create_bucket(self, name: str) -> None:
         import boto3
 
-        client = boto3.client("s3", endpoint_url=self.url, region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client = boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         client.create_bucket(Bucket=name)
 
     def stop(self) -> None:
@@ -84,45 +90,69 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([
-            x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")), x509.DNSName("localhost")]),
-            critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 
 class OpenPickerServer:
     """OpenPicker under gunicorn in its own process, with the given environment."""
 
-    def __init__(self, env: dict[str, str], *, tls: bool = False, workers: int = 2,
-                 threads: int = 4):
+    def __init__(
+        self, env: dict[str, str], *, tls: bool = False, workers: int = 2, threads: int = 4
+    ):
         self.port = free_port()
         self.workdir = Path(tempfile.mkdtemp(prefix="openpicker-server-"))
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "OPENPICKER_BASE_URL": self.url}
-        command = [str(VENV_BIN / "python"), "-m", "gunicorn", "openpicker.wsgi:application",
-                   "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-                   "--threads", str(threads), "--timeout", "600", "--graceful-timeout", "5"]
+        command = [
+            str(VENV_BIN / "python"),
+            "-m",
+            "gunicorn",
+            "openpicker.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--timeout",
+            "600",
+            "--graceful-timeout",
+            "5",
+        ]
         self.cert = None
         if tls:
             self.cert, key = self_signed_cert(self.workdir)
             command += ["--certfile", str(self.cert), "--keyfile", str(key)]
         self.log_path = self.workdir / "server.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
         wait_for_port(self.port, self.process)
         self._wait_ready()
 

@@ -48,7 +48,9 @@ def _prepend(head: bytes, read_fn: ReadFn) -> ReadFn:
 def url_filename(url: str) -> str | None:
     """The last path segment of a URL, as a default filename."""
     name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return name if name and "/" not in name and "\\" not in name and name not in {".", ".."} else None
+    return (
+        name if name and "/" not in name and "\\" not in name and name not in {".", ".."} else None
+    )
 
 
 def upload_body(request, *, base64decode: bool = False) -> Body:
@@ -66,8 +68,12 @@ def upload_body(request, *, base64decode: bool = False) -> Body:
                 return Body(read=None, url=form["url"])
             raise BadRequest("multipart body has no fileUpload field", code="missing_file")
         read = Base64Reader(upload.read).read if base64decode else upload.read
-        return Body(read=read, size=None if base64decode else upload.size,
-                    filename=upload.name, mimetype=upload.content_type)
+        return Body(
+            read=read,
+            size=None if base64decode else upload.size,
+            filename=upload.name,
+            mimetype=upload.content_type,
+        )
     if length <= 0:
         raise BadRequest("the body is empty", code="empty_file")
     read_fn: ReadFn = request.read

@@ -18,12 +18,19 @@ from picker.blobs import store_blob
 from picker.errors import BadRequest
 
 MAX_SOURCES = 10
-PROCESS_REQUEST = inline_serializer("Process", {
-    "apikey": serializers.CharField(),
-    "sources": serializers.ListField(child=serializers.URLField()),
-    "tasks": serializers.ListField(child=inline_serializer("ProcessTask", {
-        "name": serializers.CharField(), "params": serializers.DictField(required=False)})),
-})
+PROCESS_REQUEST = inline_serializer(
+    "Process",
+    {
+        "apikey": serializers.CharField(),
+        "sources": serializers.ListField(child=serializers.URLField()),
+        "tasks": serializers.ListField(
+            child=inline_serializer(
+                "ProcessTask",
+                {"name": serializers.CharField(), "params": serializers.DictField(required=False)},
+            )
+        ),
+    },
+)
 
 
 def _chain_credentials(request, chain: cdn.Chain) -> Credentials:
@@ -39,9 +46,15 @@ def _chain_credentials(request, chain: cdn.Chain) -> Credentials:
 class CdnView(APIView):
     """GET /cdn/[APIKEY/]tasks.../HANDLE: the file (image tasks come with conversions)."""
 
-    @extend_schema(operation_id="cdn", responses={
-        (200, "application/octet-stream"): OpenApiTypes.BINARY, (400, "application/json"): ERROR,
-        (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="cdn",
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (400, "application/json"): ERROR,
+            (403, "application/json"): ERROR,
+            (404, "application/json"): ERROR,
+        },
+    )
     def get(self, request, path: str):
         chain = cdn.parse(path)
         creds = _chain_credentials(request, chain)
@@ -63,14 +76,21 @@ class CdnView(APIView):
         processing = chain.processing
         processor = cdn.processors.get(processing[0].name) if processing else None
         if processor is None:
-            raise BadRequest("POST to the CDN needs a processing chain ending in store",
-                             code="unknown_task")
+            raise BadRequest(
+                "POST to the CDN needs a processing chain ending in store", code="unknown_task"
+            )
         return processor(request, chain, _chain_credentials(request, chain))
 
 
 class CdnMetadataView(APIView):
-    @extend_schema(operation_id="cdn_metadata", responses={200: METADATA,
-                   (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="cdn_metadata",
+        responses={
+            200: METADATA,
+            (403, "application/json"): ERROR,
+            (404, "application/json"): ERROR,
+        },
+    )
     def get(self, request, path: str):
         chain = cdn.parse(path)
         if chain.processing or not chain.is_handle:
@@ -81,9 +101,16 @@ class CdnMetadataView(APIView):
 class ProcessView(APIView):
     """POST /process: store files fetched from URLs (filestack-python's upload_url)."""
 
-    @extend_schema(operation_id="process", request=PROCESS_REQUEST,
-                   responses={200: BLOB, (400, "application/json"): ERROR,
-                              (401, "application/json"): ERROR, (403, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="process",
+        request=PROCESS_REQUEST,
+        responses={
+            200: BLOB,
+            (400, "application/json"): ERROR,
+            (401, "application/json"): ERROR,
+            (403, "application/json"): ERROR,
+        },
+    )
     def post(self, request):
         body = params.json_object(request)
         tasks = body.get("tasks") or []
@@ -108,8 +135,10 @@ class ProcessView(APIView):
             raise BadRequest(f"sources must list 1 to {MAX_SOURCES} URLs", code="invalid_sources")
         location = str(store_params.get("location") or "s3")
         if location.lower() != "s3":
-            raise BadRequest(f"storage location {location!r} is not supported (use S3)",
-                             code="unsupported_location")
+            raise BadRequest(
+                f"storage location {location!r} is not supported (use S3)",
+                code="unsupported_location",
+            )
         blobs = []
         for source in sources:
             options = files.StoreOptions(

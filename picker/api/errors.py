@@ -80,7 +80,9 @@ def json_error(status: int, code: str, detail: str) -> JsonResponse:
 
 def bad_request(request, exception=None):
     known = classify(exception) if exception else None
-    return json_error(400, known[1] if known else "bad_request", known[2] if known else "bad request")
+    return json_error(
+        400, known[1] if known else "bad_request", known[2] if known else "bad request"
+    )
 
 
 def permission_denied(request, exception=None):

@@ -29,7 +29,9 @@ STORE_PARAMS = [
 ]
 
 
-def store_body(app, body: Body, options: files.StoreOptions, policy, *, link: FileLink | None = None):
+def store_body(
+    app, body: Body, options: files.StoreOptions, policy, *, link: FileLink | None = None
+):
     """Store (or, with `link`, overwrite) from a body: bytes as sent, or a URL fetched here."""
     if body.url is None:
         options.filename = options.filename or body.filename
@@ -42,26 +44,42 @@ def store_body(app, body: Body, options: files.StoreOptions, policy, *, link: Fi
         policy.allows_url(url)
     with fetch_public_url(url, max_bytes=files.size_limit(policy)) as fetched:
         if link is not None:
-            return files.overwrite(link, fetched.read, policy=policy,
-                                   declared_size=fetched.content_length, source_url=url)
+            return files.overwrite(
+                link,
+                fetched.read,
+                policy=policy,
+                declared_size=fetched.content_length,
+                source_url=url,
+            )
         options.filename = options.filename or url_filename(fetched.url) or url_filename(url)
         options.mimetype = options.mimetype or fetched.headers.get("Content-Type")
         options.client, options.source_url = "URL", url
-        return files.store(app, fetched.read, options, policy=policy,
-                           declared_size=fetched.content_length)
+        return files.store(
+            app, fetched.read, options, policy=policy, declared_size=fetched.content_length
+        )
 
 
 class StoreView(APIView):
     """POST /api/store/S3: store raw bytes, a multipart `fileUpload`, or `url=`."""
 
-    @extend_schema(operation_id="store", parameters=STORE_PARAMS, request=UPLOAD_BODY,
-                   responses={200: BLOB, (400, "application/json"): ERROR,
-                              (401, "application/json"): ERROR, (403, "application/json"): ERROR,
-                              (413, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="store",
+        parameters=STORE_PARAMS,
+        request=UPLOAD_BODY,
+        responses={
+            200: BLOB,
+            (400, "application/json"): ERROR,
+            (401, "application/json"): ERROR,
+            (403, "application/json"): ERROR,
+            (413, "application/json"): ERROR,
+        },
+    )
     def post(self, request, location: str):
         if location.lower() != "s3":
-            raise BadRequest(f"storage location {location!r} is not supported (use S3)",
-                             code="unsupported_location")
+            raise BadRequest(
+                f"storage location {location!r} is not supported (use S3)",
+                code="unsupported_location",
+            )
         query = request.query_params
         creds = params.credentials(request)
         app = access.resolve_app(creds)
@@ -80,35 +98,58 @@ class StoreView(APIView):
 class FileView(APIView):
     """GET/HEAD read, POST overwrite, DELETE remove, for /api/file/{handle}."""
 
-    @extend_schema(operation_id="file_read",
-                   parameters=[OpenApiParameter("dl", bool), OpenApiParameter("cache", str),
-                               *security_params()],
-                   responses={(200, "application/octet-stream"): OpenApiTypes.BINARY,
-                              (206, "application/octet-stream"): OpenApiTypes.BINARY,
-                              (304, "application/octet-stream"): None,
-                              (403, "application/json"): ERROR, (404, "application/json"): ERROR,
-                              (416, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="file_read",
+        parameters=[
+            OpenApiParameter("dl", bool),
+            OpenApiParameter("cache", str),
+            *security_params(),
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            (206, "application/octet-stream"): OpenApiTypes.BINARY,
+            (304, "application/octet-stream"): None,
+            (403, "application/json"): ERROR,
+            (404, "application/json"): ERROR,
+            (416, "application/json"): ERROR,
+        },
+    )
     def get(self, request, handle: str):
         return read_file(request, handle)
 
-    @extend_schema(operation_id="file_overwrite", parameters=STORE_PARAMS[-3:],
-                   request=UPLOAD_BODY,
-                   responses={200: BLOB, (400, "application/json"): ERROR,
-                              (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="file_overwrite",
+        parameters=STORE_PARAMS[-3:],
+        request=UPLOAD_BODY,
+        responses={
+            200: BLOB,
+            (400, "application/json"): ERROR,
+            (403, "application/json"): ERROR,
+            (404, "application/json"): ERROR,
+        },
+    )
     def post(self, request, handle: str):
         link = access.filelink_for(handle)
         creds = params.credentials(request)
-        body = upload_body(request._request,
-                           base64decode=params.flag(request.query_params.get("base64decode")))
+        body = upload_body(
+            request._request, base64decode=params.flag(request.query_params.get("base64decode"))
+        )
         call = "writeUrl" if body.url is not None else "write"
         policy = access.authorize(link.app, creds, call, handle=link.handle)
         link = store_body(link.app, body, files.StoreOptions(), policy, link=link)
         return Response(store_blob(link))
 
-    @extend_schema(operation_id="file_remove", parameters=[*security_params(), STORE_PARAMS[0]],
-                   request=None,
-                   responses={200: None, (401, "application/json"): ERROR,
-                              (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="file_remove",
+        parameters=[*security_params(), STORE_PARAMS[0]],
+        request=None,
+        responses={
+            200: None,
+            (401, "application/json"): ERROR,
+            (403, "application/json"): ERROR,
+            (404, "application/json"): ERROR,
+        },
+    )
     def delete(self, request, handle: str):
         return remove_file(request, handle)
 
@@ -116,10 +157,17 @@ class FileView(APIView):
 class RemoveView(APIView):
     """POST /api/file/{handle}/remove: the legacy remove call."""
 
-    @extend_schema(operation_id="file_remove_legacy", parameters=[STORE_PARAMS[0]],
-                   request=None,
-                   responses={200: None, (401, "application/json"): ERROR,
-                              (403, "application/json"): ERROR, (404, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="file_remove_legacy",
+        parameters=[STORE_PARAMS[0]],
+        request=None,
+        responses={
+            200: None,
+            (401, "application/json"): ERROR,
+            (403, "application/json"): ERROR,
+            (404, "application/json"): ERROR,
+        },
+    )
     def post(self, request, handle: str):
         return remove_file(request, handle)
 
@@ -127,11 +175,15 @@ class RemoveView(APIView):
 class MetadataView(APIView):
     """GET /api/file/{handle}/metadata and /cdn/{handle}/metadata."""
 
-    @extend_schema(operation_id="file_metadata",
-                   parameters=[*(OpenApiParameter(flag, bool) for flag in METADATA_FLAGS),
-                               *security_params()],
-                   responses={200: METADATA, (403, "application/json"): ERROR,
-                              (404, "application/json"): ERROR})
+    @extend_schema(
+        operation_id="file_metadata",
+        parameters=[*(OpenApiParameter(flag, bool) for flag in METADATA_FLAGS), *security_params()],
+        responses={
+            200: METADATA,
+            (403, "application/json"): ERROR,
+            (404, "application/json"): ERROR,
+        },
+    )
     def get(self, request, handle: str):
         return Response(file_metadata(request, handle))
 
@@ -149,8 +201,9 @@ def file_metadata(request, handle: str, creds: access.Credentials | None = None)
     return {**metadata(link, flags), "handle": link.handle}
 
 
-def read_file(request, handle: str, creds: access.Credentials | None = None, *,
-              no_cache: bool = False):
+def read_file(
+    request, handle: str, creds: access.Credentials | None = None, *, no_cache: bool = False
+):
     """The bytes of a file, for /api/file/{handle} and the CDN."""
     link = access.filelink_for(handle.split("+", 1)[0])
     access.authorize(link.app, creds or params.credentials(request), "read", handle=link.handle)

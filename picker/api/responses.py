@@ -45,7 +45,9 @@ def _headers(response: HttpResponse, link: FileLink, download: bool, cache: str)
     response["X-File-Name"] = link.filename.encode("ascii", "replace").decode()
     response["X-Content-Type-Options"] = "nosniff"
     if link.mimetype in ACTIVE_CONTENT or not download:
-        response["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+        response["Content-Security-Policy"] = (
+            "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+        )
 
 
 def file_response(request, link: FileLink, *, download: bool, cache: str) -> HttpResponse:

@@ -44,9 +44,7 @@ METADATA = inline_serializer(
 
 UPLOAD_BODY = {
     "application/octet-stream": OpenApiTypes.BINARY,
-    "multipart/form-data": inline_serializer(
-        "FileUpload", {"fileUpload": serializers.FileField()}
-    ),
+    "multipart/form-data": inline_serializer("FileUpload", {"fileUpload": serializers.FileField()}),
     "application/x-www-form-urlencoded": inline_serializer(
         "StoreUrl", {"url": serializers.URLField()}
     ),

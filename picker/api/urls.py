@@ -13,8 +13,11 @@ urlpatterns = [
     re_path(rf"^api/file/{HANDLE}$", files.FileView.as_view(), name="file"),
     path("upload/multipart/start", uploads.StartView.as_view(), name="multipart-start"),
     path("upload/multipart/upload", uploads.PartTargetView.as_view(), name="multipart-upload"),
-    path("upload/multipart/part/<str:upload_id>/<int:part>", uploads.PartView.as_view(),
-         name="multipart-part"),
+    path(
+        "upload/multipart/part/<str:upload_id>/<int:part>",
+        uploads.PartView.as_view(),
+        name="multipart-part",
+    ),
     path("upload/multipart/complete", uploads.CompleteView.as_view(), name="multipart-complete"),
     path("process", cdn.ProcessView.as_view(), name="process"),
     path("process/process", cdn.ProcessView.as_view()),

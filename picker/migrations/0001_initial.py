@@ -2,14 +2,14 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import picker.crypto
-import picker.handles
 from django.conf import settings
 from django.db import migrations, models
 
+import picker.crypto
+import picker.handles
+
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,102 +18,204 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='App',
+            name="App",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('apikey', models.CharField(default=picker.handles.new_apikey, max_length=20, unique=True)),
-                ('secret', picker.crypto.EncryptedTextField()),
-                ('secret_lookup', models.CharField(editable=False, max_length=64, unique=True)),
-                ('security_required', models.BooleanField(default=False)),
-                ('allowed_origins', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='apps', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "apikey",
+                    models.CharField(default=picker.handles.new_apikey, max_length=20, unique=True),
+                ),
+                ("secret", picker.crypto.EncryptedTextField()),
+                ("secret_lookup", models.CharField(editable=False, max_length=64, unique=True)),
+                ("security_required", models.BooleanField(default=False)),
+                ("allowed_origins", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="apps",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='FileLink',
+            name="FileLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('handle', models.CharField(default=picker.handles.new_handle, max_length=20, unique=True)),
-                ('kind', models.CharField(choices=[('stored', 'Stored'), ('symlink', 'Symlink')], default='stored', max_length=10)),
-                ('filename', models.CharField(max_length=255)),
-                ('mimetype', models.CharField(default='application/octet-stream', max_length=255)),
-                ('size', models.BigIntegerField(null=True)),
-                ('client', models.CharField(default='Computer', max_length=32)),
-                ('provider', models.CharField(default='internal', max_length=32)),
-                ('key', models.TextField(blank=True)),
-                ('container', models.CharField(blank=True, max_length=255)),
-                ('region', models.CharField(blank=True, max_length=64)),
-                ('access', models.CharField(default='private', max_length=10)),
-                ('source_url', models.TextField(blank=True)),
-                ('provider_item_id', models.CharField(blank=True, max_length=255)),
-                ('md5', models.CharField(blank=True, max_length=32)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('width', models.PositiveIntegerField(null=True)),
-                ('height', models.PositiveIntegerField(null=True)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('writeable', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='files', to='picker.app')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "handle",
+                    models.CharField(default=picker.handles.new_handle, max_length=20, unique=True),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("stored", "Stored"), ("symlink", "Symlink")],
+                        default="stored",
+                        max_length=10,
+                    ),
+                ),
+                ("filename", models.CharField(max_length=255)),
+                ("mimetype", models.CharField(default="application/octet-stream", max_length=255)),
+                ("size", models.BigIntegerField(null=True)),
+                ("client", models.CharField(default="Computer", max_length=32)),
+                ("provider", models.CharField(default="internal", max_length=32)),
+                ("key", models.TextField(blank=True)),
+                ("container", models.CharField(blank=True, max_length=255)),
+                ("region", models.CharField(blank=True, max_length=64)),
+                ("access", models.CharField(default="private", max_length=10)),
+                ("source_url", models.TextField(blank=True)),
+                ("provider_item_id", models.CharField(blank=True, max_length=255)),
+                ("md5", models.CharField(blank=True, max_length=32)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("width", models.PositiveIntegerField(null=True)),
+                ("height", models.PositiveIntegerField(null=True)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("writeable", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="files",
+                        to="picker.app",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StorageTarget',
+            name="StorageTarget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('bucket', models.CharField(max_length=255)),
-                ('region', models.CharField(blank=True, max_length=64)),
-                ('endpoint_url', models.URLField(blank=True, help_text='For S3-compatible services; empty = AWS')),
-                ('path_prefix', models.CharField(blank=True, max_length=255)),
-                ('access_key_id', picker.crypto.EncryptedTextField()),
-                ('secret_access_key', picker.crypto.EncryptedTextField()),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('app', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='storage_target', to='picker.app')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("bucket", models.CharField(max_length=255)),
+                ("region", models.CharField(blank=True, max_length=64)),
+                (
+                    "endpoint_url",
+                    models.URLField(
+                        blank=True, help_text="For S3-compatible services; empty = AWS"
+                    ),
+                ),
+                ("path_prefix", models.CharField(blank=True, max_length=255)),
+                ("access_key_id", picker.crypto.EncryptedTextField()),
+                ("secret_access_key", picker.crypto.EncryptedTextField()),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "app",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="storage_target",
+                        to="picker.app",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MultipartUpload',
+            name="MultipartUpload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('upload_id', models.CharField(max_length=64, unique=True)),
-                ('filename', models.CharField(max_length=255)),
-                ('mimetype', models.CharField(blank=True, max_length=255)),
-                ('size', models.BigIntegerField()),
-                ('key', models.TextField()),
-                ('container', models.CharField(blank=True, max_length=255)),
-                ('access', models.CharField(default='private', max_length=10)),
-                ('max_size', models.BigIntegerField(null=True)),
-                ('assembling_since', models.DateTimeField(null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('app', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='multipart_uploads', to='picker.app')),
-                ('filelink', models.OneToOneField(null=True, on_delete=django.db.models.deletion.SET_NULL, to='picker.filelink')),
-                ('storage_target', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, to='picker.storagetarget')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("upload_id", models.CharField(max_length=64, unique=True)),
+                ("filename", models.CharField(max_length=255)),
+                ("mimetype", models.CharField(blank=True, max_length=255)),
+                ("size", models.BigIntegerField()),
+                ("key", models.TextField()),
+                ("container", models.CharField(blank=True, max_length=255)),
+                ("access", models.CharField(default="private", max_length=10)),
+                ("max_size", models.BigIntegerField(null=True)),
+                ("assembling_since", models.DateTimeField(null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "app",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="multipart_uploads",
+                        to="picker.app",
+                    ),
+                ),
+                (
+                    "filelink",
+                    models.OneToOneField(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to="picker.filelink",
+                    ),
+                ),
+                (
+                    "storage_target",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="picker.storagetarget",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='filelink',
-            name='storage_target',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='files', to='picker.storagetarget'),
+            model_name="filelink",
+            name="storage_target",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="files",
+                to="picker.storagetarget",
+            ),
         ),
         migrations.CreateModel(
-            name='MultipartPart',
+            name="MultipartPart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('size', models.BigIntegerField()),
-                ('etag', models.CharField(max_length=64)),
-                ('staging_key', models.TextField()),
-                ('upload', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='picker.multipartupload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("size", models.BigIntegerField()),
+                ("etag", models.CharField(max_length=64)),
+                ("staging_key", models.TextField()),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="parts",
+                        to="picker.multipartupload",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('upload', 'number'), name='unique_part_number')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("upload", "number"), name="unique_part_number")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='filelink',
-            index=models.Index(fields=['app', 'created_at'], name='picker_file_app_id_84a82a_idx'),
+            model_name="filelink",
+            index=models.Index(fields=["app", "created_at"], name="picker_file_app_id_84a82a_idx"),
         ),
     ]

@@ -21,17 +21,39 @@ def worker(transactional_db, tmp_path):
     env = server_env()
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "openpicker", "worker", "--pool", "solo",
-         "--loglevel", "INFO", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "openpicker",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     yield process
     stop(process)
     log.close()
 
 
 def test_worker_runs_the_multipart_expiry_task(worker, app, tmp_path):
-    old = MultipartUpload.objects.create(upload_id="abandoned", app=app, filename="x", size=1,
-                                         created_at=timezone.now() - timedelta(days=3))
+    old = MultipartUpload.objects.create(
+        upload_id="abandoned",
+        app=app,
+        filename="x",
+        size=1,
+        created_at=timezone.now() - timedelta(days=3),
+    )
     fresh = MultipartUpload.objects.create(upload_id="fresh", app=app, filename="y", size=1)
     expire_multipart_uploads.delay()
     deadline = time.monotonic() + 60

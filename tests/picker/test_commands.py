@@ -20,14 +20,16 @@ def createapp(*args) -> dict:
 
 
 def test_createapp_prints_key_and_secret(client):
-    printed = createapp("shop", "--owner", "dev@example.com", "--security",
-                        "--origin", "https://shop.example")
+    printed = createapp(
+        "shop", "--owner", "dev@example.com", "--security", "--origin", "https://shop.example"
+    )
     app = App.objects.get(apikey=printed["apikey"])
     assert app.secret == printed["secret"] and len(printed["apikey"]) == 20
     assert app.security_required and app.allowed_origins == ["https://shop.example"]
     assert app.owner.email == "dev@example.com"
-    response = client.post(f"/api/store/S3?key={printed['apikey']}", b"x",
-                           content_type="application/octet-stream")
+    response = client.post(
+        f"/api/store/S3?key={printed['apikey']}", b"x", content_type="application/octet-stream"
+    )
     assert response.json()["error"] == "policy_required"
 
 

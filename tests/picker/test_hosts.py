@@ -24,12 +24,21 @@ def test_cdn_host(client, blob, settings):
 
 def test_upload_and_process_and_www_hosts(client, app, blob, settings):
     settings.ALLOWED_HOSTS = [".openpicker.test"]
-    start = client.post("/multipart/start", json.dumps({
-        "apikey": app.apikey, "filename": "x.bin", "size": 3, "store": {"location": "s3"}}),
-        content_type="application/json", HTTP_HOST="upload.openpicker.test")
+    start = client.post(
+        "/multipart/start",
+        json.dumps(
+            {"apikey": app.apikey, "filename": "x.bin", "size": 3, "store": {"location": "s3"}}
+        ),
+        content_type="application/json",
+        HTTP_HOST="upload.openpicker.test",
+    )
     assert start.status_code == 200 and start.json()["upload_id"]
-    process = client.post("/process", json.dumps({"apikey": app.apikey, "sources": []}),
-                          content_type="application/json", HTTP_HOST="process.openpicker.test")
+    process = client.post(
+        "/process",
+        json.dumps({"apikey": app.apikey, "sources": []}),
+        content_type="application/json",
+        HTTP_HOST="process.openpicker.test",
+    )
     assert process.status_code == 400 and process.json()["error"] == "invalid_sources"
     www = client.get(f"/api/file/{blob['handle']}", HTTP_HOST="www.openpicker.test")
     assert body(www) == b"aliased"

@@ -26,8 +26,11 @@ def test_other_key_cannot_delete_or_overwrite(client, blob, other_app, stored_ke
     handle = blob["handle"]
     assert client.delete(f"/api/file/{handle}?key={other_app.apikey}").status_code == 403
     assert client.post(f"/api/file/{handle}/remove", {"key": other_app.apikey}).status_code == 403
-    overwrite = client.post(f"/api/file/{handle}?key={other_app.apikey}", data=b"theirs",
-                            content_type="application/octet-stream")
+    overwrite = client.post(
+        f"/api/file/{handle}?key={other_app.apikey}",
+        data=b"theirs",
+        content_type="application/octet-stream",
+    )
     assert overwrite.status_code == 403
     assert overwrite.json()["error"] == "wrong_apikey"
     assert body(client.get(f"/api/file/{handle}")) == b"mine"
@@ -39,12 +42,14 @@ def test_other_secret_or_policy_cannot_act(client, blob, other_app):
     forged = signed(other_app.secret, call=["remove", "write", "stat"], handle=handle)
     assert client.delete(f"/api/file/{handle}?{forged}").status_code == 403
     assert client.get(f"/api/file/{handle}/metadata?{forged}").status_code == 403
-    overwrite = client.post(f"/api/file/{handle}?{forged}", data=b"theirs",
-                            content_type="application/octet-stream")
+    overwrite = client.post(
+        f"/api/file/{handle}?{forged}", data=b"theirs", content_type="application/octet-stream"
+    )
     assert overwrite.status_code == 403
     basic = base64.b64encode(f"app:{other_app.secret}".encode()).decode()
-    assert client.delete(f"/api/file/{handle}",
-                         HTTP_AUTHORIZATION=f"Basic {basic}").status_code == 403
+    assert (
+        client.delete(f"/api/file/{handle}", HTTP_AUTHORIZATION=f"Basic {basic}").status_code == 403
+    )
     assert body(client.get(f"/api/file/{handle}")) == b"mine"
 
 

@@ -25,31 +25,59 @@ class Uploader:
         self.client, self.app = client, app
 
     def post(self, path, payload):
-        return self.client.post(f"/upload/multipart/{path}", payload,
-                                content_type="application/json")
+        return self.client.post(
+            f"/upload/multipart/{path}", payload, content_type="application/json"
+        )
 
     def start(self, size, **extra):
-        payload = {"apikey": self.app.apikey, "filename": "big.bin", "mimetype":
-                   "application/octet-stream", "size": size, "store": {"location": "s3"}, **extra}
+        payload = {
+            "apikey": self.app.apikey,
+            "filename": "big.bin",
+            "mimetype": "application/octet-stream",
+            "size": size,
+            "store": {"location": "s3"},
+            **extra,
+        }
         return self.post("start", payload)
 
     def put(self, started, number, chunk, md5=None):
-        target = self.post("upload", {"apikey": self.app.apikey, "part": number,
-                                      "size": len(chunk), "md5": md5 or md5_b64(chunk),
-                                      "uri": started["uri"], "region": started["region"],
-                                      "upload_id": started["upload_id"],
-                                      "store": {"location": "s3"}})
+        target = self.post(
+            "upload",
+            {
+                "apikey": self.app.apikey,
+                "part": number,
+                "size": len(chunk),
+                "md5": md5 or md5_b64(chunk),
+                "uri": started["uri"],
+                "region": started["region"],
+                "upload_id": started["upload_id"],
+                "store": {"location": "s3"},
+            },
+        )
         assert target.status_code == 200, target.content
         url = urlsplit(target.json()["url"])
-        return self.client.put(f"{url.path}?{url.query}", chunk,
-                               content_type="application/octet-stream",
-                               headers=target.json()["headers"])
+        return self.client.put(
+            f"{url.path}?{url.query}",
+            chunk,
+            content_type="application/octet-stream",
+            headers=target.json()["headers"],
+        )
 
     def complete(self, started, parts, size, **extra):
-        return self.post("complete", {"apikey": self.app.apikey, "upload_id":
-                                      started["upload_id"], "uri": started["uri"], "region":
-                                      started["region"], "filename": "big.bin", "size": size,
-                                      "store": {"location": "s3"}, "parts": parts, **extra})
+        return self.post(
+            "complete",
+            {
+                "apikey": self.app.apikey,
+                "upload_id": started["upload_id"],
+                "uri": started["uri"],
+                "region": started["region"],
+                "filename": "big.bin",
+                "size": size,
+                "store": {"location": "s3"},
+                "parts": parts,
+                **extra,
+            },
+        )
 
 
 @pytest.fixture
@@ -94,9 +122,12 @@ def test_part_with_wrong_md5_is_refused_and_not_kept(uploader, stored_keys):
 
 def test_tampered_part_url_is_refused(client, uploader):
     started = uploader.start(10).json()
-    response = client.put(f"/upload/multipart/part/{started['upload_id']}/1?size=10&md5="
-                          f"{md5_b64(b'0123456789')}&signature={'0' * 64}", b"0123456789",
-                          content_type="application/octet-stream")
+    response = client.put(
+        f"/upload/multipart/part/{started['upload_id']}/1?size=10&md5="
+        f"{md5_b64(b'0123456789')}&signature={'0' * 64}",
+        b"0123456789",
+        content_type="application/octet-stream",
+    )
     assert response.status_code == 403
     assert response.json()["error"] == "invalid_signature"
 
@@ -118,9 +149,19 @@ def test_start_refuses_bad_input(uploader, app, other_app):
     assert uploader.start(10, apikey="nope").status_code == 401
     started = uploader.start(10).json()
     stranger = Uploader(uploader.client, other_app)
-    assert stranger.post("upload", {"apikey": other_app.apikey, "part": 1, "size": 10,
-                                    "md5": md5_b64(b"x" * 10),
-                                    "upload_id": started["upload_id"]}).status_code == 404
+    assert (
+        stranger.post(
+            "upload",
+            {
+                "apikey": other_app.apikey,
+                "part": 1,
+                "size": 10,
+                "md5": md5_b64(b"x" * 10),
+                "upload_id": started["upload_id"],
+            },
+        ).status_code
+        == 404
+    )
 
 
 def test_declared_size_over_max_size_is_refused_at_start(uploader, settings):

@@ -29,8 +29,12 @@ def test_head_gives_headers_without_body(client, blob):
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [("bytes=0-99", 0, 99), ("bytes=100-", 100, len(DATA) - 1), ("bytes=-10", len(DATA) - 10,
-     len(DATA) - 1), ("bytes=10000-999999", 10000, len(DATA) - 1)],
+    [
+        ("bytes=0-99", 0, 99),
+        ("bytes=100-", 100, len(DATA) - 1),
+        ("bytes=-10", len(DATA) - 10, len(DATA) - 1),
+        ("bytes=10000-999999", 10000, len(DATA) - 1),
+    ],
 )
 def test_range(client, blob, header, start, end):
     response = client.get(f"/api/file/{blob['handle']}", HTTP_RANGE=header)
@@ -80,13 +84,23 @@ def test_metadata_default_set_and_flags(client, app, store):
     Image.new("RGB", (30, 20)).save(png, "PNG")
     blob = store(app, png.getvalue(), filename="p.png").json()
     default = client.get(f"/api/file/{blob['handle']}/metadata").json()
-    assert set(default) == {"size", "mimetype", "filename", "uploaded", "writeable", "location",
-                            "path", "container", "handle"}
+    assert set(default) == {
+        "size",
+        "mimetype",
+        "filename",
+        "uploaded",
+        "writeable",
+        "location",
+        "path",
+        "container",
+        "handle",
+    }
     assert default["size"] == len(png.getvalue())
     assert default["mimetype"] == "image/png"
     assert default["path"] == blob["key"]
-    flagged = client.get(f"/cdn/{blob['handle']}/metadata?width=true&height=true&md5=true"
-                         "&sha512=true&size=false").json()
+    flagged = client.get(
+        f"/cdn/{blob['handle']}/metadata?width=true&height=true&md5=true&sha512=true&size=false"
+    ).json()
     assert flagged["width"] == 30 and flagged["height"] == 20
     assert len(flagged["md5"]) == 32 and len(flagged["sha512"]) == 128
     assert "size" not in flagged
@@ -99,8 +113,11 @@ def test_exif_needs_a_policy(client, blob):
 
 def test_overwrite_keeps_the_handle_and_replaces_the_bytes(client, app, blob, stored_keys):
     old_key = blob["key"]
-    response = client.post(f"/api/file/{blob['handle']}?key={app.apikey}", data=b"new bytes",
-                           content_type="application/octet-stream")
+    response = client.post(
+        f"/api/file/{blob['handle']}?key={app.apikey}",
+        data=b"new bytes",
+        content_type="application/octet-stream",
+    )
     assert response.status_code == 200, response.content
     assert response.json()["handle"] == blob["handle"]
     assert response.json()["size"] == 9
@@ -120,8 +137,11 @@ def test_overwrite_with_multipart(client, app, blob):
 def test_failed_overwrite_leaves_the_old_file(client, app, blob, settings, stored_keys):
     settings.OPENPICKER_MAX_UPLOAD_BYTES = 100
     before = stored_keys()
-    response = client.post(f"/api/file/{blob['handle']}?key={app.apikey}", data=b"x" * 101,
-                           content_type="application/octet-stream")
+    response = client.post(
+        f"/api/file/{blob['handle']}?key={app.apikey}",
+        data=b"x" * 101,
+        content_type="application/octet-stream",
+    )
     assert response.status_code == 413
     assert stored_keys() == before
     assert body(client.get(f"/api/file/{blob['handle']}")) == DATA

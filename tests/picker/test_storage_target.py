@@ -12,16 +12,27 @@ pytestmark = pytest.mark.django_db
 def own_bucket(app, moto):
     moto.create_bucket("customer-bucket")
     moto.create_bucket("customer-other")
-    return StorageTarget.objects.create(app=app, bucket="customer-bucket", region="us-east-1",
-                                        endpoint_url=moto.url, path_prefix="tenant",
-                                        access_key_id="testing", secret_access_key="testing")
+    return StorageTarget.objects.create(
+        app=app,
+        bucket="customer-bucket",
+        region="us-east-1",
+        endpoint_url=moto.url,
+        path_prefix="tenant",
+        access_key_id="testing",
+        secret_access_key="testing",
+    )
 
 
 def bucket_keys(moto, bucket):
     import boto3
 
-    client = boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     return {obj["Key"] for obj in client.list_objects_v2(Bucket=bucket).get("Contents", [])}
 
 

@@ -40,8 +40,9 @@ def test_raw_body_is_stored_and_read_back_identically(client, app, store, stored
 
 def test_curl_style_form_content_type_is_taken_as_bytes(client, app, store):
     data = jpeg_bytes()
-    response = store(app, data, content_type="application/x-www-form-urlencoded",
-                     filename="photo.jpg")
+    response = store(
+        app, data, content_type="application/x-www-form-urlencoded", filename="photo.jpg"
+    )
     assert response.status_code == 200
     assert body(client.get(f"/api/file/{response.json()['handle']}")) == data
 
@@ -88,8 +89,9 @@ def test_mimetype_comes_from_the_bytes_not_the_client(app, store):
     Image.new("RGB", (4, 4)).save(png, "PNG")
     blob = store(app, png.getvalue(), filename="lies.jpg", mimetype="image/gif").json()
     assert blob["type"] == "image/png"
-    fake = store(app, b"<html><script>alert(1)</script>", filename="x.png",
-                 mimetype="image/png").json()
+    fake = store(
+        app, b"<html><script>alert(1)</script>", filename="x.png", mimetype="image/png"
+    ).json()
     assert fake["type"] != "image/png"
 
 
@@ -141,8 +143,9 @@ def test_empty_body_is_refused(app, store, stored_keys):
 
 
 def test_unsupported_location(client, app):
-    response = client.post(f"/api/store/azure?key={app.apikey}", data=b"x",
-                           content_type="application/octet-stream")
+    response = client.post(
+        f"/api/store/azure?key={app.apikey}", data=b"x", content_type="application/octet-stream"
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_location"
 

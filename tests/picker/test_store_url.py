@@ -1,4 +1,4 @@
-"""Store from URL (form url=, /process): fetched through the outbound guard, proven on real servers."""
+"""Store from URL (form url=, /process) through the outbound guard, against real servers."""
 
 import json
 import threading
@@ -77,17 +77,30 @@ def test_allow_list_opens_exactly_that_host_and_port(client, app, origin, settin
     assert body(client.get(f"/api/file/{blob['handle']}")) == PAYLOAD
     assert FileLink.objects.get(handle=blob["handle"]).source_url == origin.url()
     hits = origin.hits
-    for spelling in ("localhost", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "[::1]",
-                     "[::ffff:127.0.0.1]"):
+    for spelling in (
+        "localhost",
+        "2130706433",
+        "0177.0.0.1",
+        "0x7f.0.0.1",
+        "127.1",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+    ):
         refused = store_url(client, app, origin.url(host=spelling))
         assert refused.status_code == 400, spelling
         assert refused.json()["error"] == "url_refused", spelling
     assert origin.hits == hits
 
 
-@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/",
-                                    "http://10.0.0.5/x", "http://[fd00::1]/x",
-                                    "http://192.168.0.1/x"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/x",
+        "http://[fd00::1]/x",
+        "http://192.168.0.1/x",
+    ],
+)
 def test_redirects_to_private_addresses_are_refused(client, app, settings, target):
     redirector = Origin(redirect_to=target)
     settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{redirector.port}"]
@@ -116,17 +129,26 @@ def test_non_http_schemes_are_refused(client, app):
 
 def test_process_endpoint_stores_from_url(client, app, origin, settings):
     settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{origin.port}"]
-    payload = {"apikey": app.apikey, "sources": [origin.url()],
-               "tasks": [{"name": "store", "params": {"location": "s3", "path": "from-url/"}}]}
+    payload = {
+        "apikey": app.apikey,
+        "sources": [origin.url()],
+        "tasks": [{"name": "store", "params": {"location": "s3", "path": "from-url/"}}],
+    }
     for path in ("/process", "/cdn/process"):
         response = client.post(path, json.dumps(payload), content_type="application/json")
         assert response.status_code == 200, response.content
         assert response.json()["key"].startswith("from-url/")
-    refused = client.post("/process", json.dumps({**payload, "sources": ["http://127.0.0.1:1/"]}),
-                          content_type="application/json")
+    refused = client.post(
+        "/process",
+        json.dumps({**payload, "sources": ["http://127.0.0.1:1/"]}),
+        content_type="application/json",
+    )
     assert refused.status_code == 400 and refused.json()["error"] == "url_refused"
-    unknown = client.post("/process", json.dumps({**payload, "tasks": [{"name": "explode"}]}),
-                          content_type="application/json")
+    unknown = client.post(
+        "/process",
+        json.dumps({**payload, "tasks": [{"name": "explode"}]}),
+        content_type="application/json",
+    )
     assert unknown.status_code == 400 and "explode" in unknown.json()["detail"]
 
 
@@ -137,9 +159,16 @@ def test_policy_url_regex(client, make_app, origin, settings):
 
     settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{origin.port}"]
     secure = make_app("secure", security_required=True)
-    encoded = policies.encode({"expiry": int(time.time()) + 60, "call": ["store"],
-                               "url": "https://images\\.example\\.com/.*"})
-    query = f"key={secure.apikey}&policy={encoded}&signature={policies.sign(encoded, secure.secret)}"
+    encoded = policies.encode(
+        {
+            "expiry": int(time.time()) + 60,
+            "call": ["store"],
+            "url": "https://images\\.example\\.com/.*",
+        }
+    )
+    query = (
+        f"key={secure.apikey}&policy={encoded}&signature={policies.sign(encoded, secure.secret)}"
+    )
     response = client.post(f"/api/store/S3?{query}", {"url": origin.url()})
     assert response.status_code == 403 and response.json()["error"] == "policy_url"
     assert origin.hits == 0

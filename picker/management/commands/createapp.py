@@ -3,9 +3,9 @@
 import json
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import URLValidator, validate_email
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from picker.models import App
@@ -17,12 +17,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("name")
         parser.add_argument("--owner", help="owner's email; the user is created if missing")
-        parser.add_argument("--security", action="store_true",
-                            help="require a policy and signature on every call")
-        parser.add_argument("--origin", action="append", default=[],
-                            help="an integrator origin allowed to open the dialog (repeatable)")
-        parser.add_argument("--get-or-create", action="store_true",
-                            help="print the existing app of this name (and owner) if there is one")
+        parser.add_argument(
+            "--security", action="store_true", help="require a policy and signature on every call"
+        )
+        parser.add_argument(
+            "--origin",
+            action="append",
+            default=[],
+            help="an integrator origin allowed to open the dialog (repeatable)",
+        )
+        parser.add_argument(
+            "--get-or-create",
+            action="store_true",
+            help="print the existing app of this name (and owner) if there is one",
+        )
 
     def handle(self, *args, name, owner, security, origin, get_or_create, **options):
         origins = [_origin(value) for value in origin]
@@ -32,8 +40,9 @@ class Command(BaseCommand):
             if get_or_create:
                 app = App.objects.filter(name=name, owner=user).order_by("pk").first()
             if app is None:
-                app = App.objects.create(name=name, owner=user, security_required=security,
-                                         allowed_origins=origins)
+                app = App.objects.create(
+                    name=name, owner=user, security_required=security, allowed_origins=origins
+                )
         self.stdout.write(json.dumps({"apikey": app.apikey, "secret": app.secret}))
 
 

@@ -24,16 +24,48 @@ class Command(BaseCommand):
     def handle(self, *args, bind, web_workers, no_celery, **options):
         python = sys.executable
         commands = {
-            "web": [python, "-m", "gunicorn", "openpicker.wsgi:application", "--bind", bind,
-                    "--workers", str(web_workers), "--threads", "4", "--timeout", "300",
-                    "--access-logfile", "-"],
+            "web": [
+                python,
+                "-m",
+                "gunicorn",
+                "openpicker.wsgi:application",
+                "--bind",
+                bind,
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "4",
+                "--timeout",
+                "300",
+                "--access-logfile",
+                "-",
+            ],
         }
         if not no_celery:
-            commands["worker"] = [python, "-m", "celery", "-A", "openpicker", "worker",
-                                  "--loglevel", "INFO", "--concurrency", "2"]
-            commands["beat"] = [python, "-m", "celery", "-A", "openpicker", "beat",
-                                "--loglevel", "INFO", "--schedule",
-                                settings.CELERY_BEAT_SCHEDULE_FILENAME]
+            commands["worker"] = [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "openpicker",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ]
+            commands["beat"] = [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "openpicker",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                settings.CELERY_BEAT_SCHEDULE_FILENAME,
+            ]
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         self.stdout.write(f"OpenPicker at http://{bind} ({', '.join(children)} running)")
         stopping = False
