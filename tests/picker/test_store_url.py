@@ -172,3 +172,19 @@ def test_policy_url_regex(client, make_app, origin, settings):
     response = client.post(f"/api/store/S3?{query}", {"url": origin.url()})
     assert response.status_code == 403 and response.json()["error"] == "policy_url"
     assert origin.hits == 0
+
+
+def test_a_symlink_is_fetched_through_the_guard_on_read(client, app, origin, settings):
+    link = FileLink.objects.create(app=app, kind=FileLink.Kind.SYMLINK, filename="photo.png",
+                                   mimetype="image/png", client="Flickr", provider="Flickr",
+                                   source_url=origin.url())
+    refused = client.get(f"/api/file/{link.handle}")
+    assert refused.status_code == 400 and refused.json()["error"] == "url_refused"
+    assert origin.hits == 0
+    settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{origin.port}"]
+    response = client.get(f"/api/file/{link.handle}")
+    assert response.status_code == 200
+    assert body(response) == PAYLOAD
+    assert response["Content-Type"] == "image/png"
+    meta = client.get(f"/api/file/{link.handle}/metadata?cloud=true&location=true").json()
+    assert meta == {"cloud": True, "location": "Flickr", "handle": link.handle}
