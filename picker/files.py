@@ -61,14 +61,23 @@ def check_store_target(options: StoreOptions, policy: Policy | None) -> None:
         policy.allows_store(path=options.path, container=options.container)
 
 
-def _stream_in(location, key: str, read_fn: ReadFn, filename: str, declared: str | None, policy):
-    """Write the body into storage; return (actual key, reader, mimetype)."""
+def _stream_in(location, key: str, read_fn: ReadFn, filename: str, declared: str | None, policy,
+               declared_size: int | None):
+    """Write the body into storage; return (actual key, reader, mimetype).
+
+    A body that ends before its declared size (a client gone mid-upload) is removed again.
+    """
     head = read_head(read_fn)
     if not head:
         raise BadRequest("the body is empty", code="empty_file")
     mimetype = detect_mimetype(head, filename, declared)
     reader = HashingReader(read_fn, head=head, limit=size_limit(policy))
     actual_key = storage.write(location, key, reader, mimetype)
+    if declared_size is not None and reader.size != declared_size:
+        storage.delete_quietly(location, actual_key)
+        raise BadRequest(
+            f"the body ended after {reader.size} of {declared_size} bytes", code="incomplete_body"
+        )
     if policy is not None and policy.min_size is not None and reader.size < policy.min_size:
         storage.delete_quietly(location, actual_key)
         raise PolicyError(
@@ -93,7 +102,7 @@ def store(
     location = storage.location_for(app, options.container)
     key = build_key(filename, options.path, prefix=location.prefix)
     actual_key, reader, mimetype = _stream_in(
-        location, key, read_fn, filename, options.mimetype, policy
+        location, key, read_fn, filename, options.mimetype, policy, declared_size
     )
     try:
         with transaction.atomic():
@@ -140,7 +149,7 @@ def overwrite(
     folder = link.key.rsplit("/", 1)[0] + "/" if "/" in link.key else None
     key = build_key(link.filename, folder)
     actual_key, reader, mimetype = _stream_in(
-        location, key, read_fn, link.filename, link.mimetype, policy
+        location, key, read_fn, link.filename, link.mimetype, policy, declared_size
     )
     old_key = link.key
     try:
