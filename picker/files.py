@@ -61,8 +61,15 @@ def check_store_target(options: StoreOptions, policy: Policy | None) -> None:
         policy.allows_store(path=options.path, container=options.container)
 
 
-def _stream_in(location, key: str, read_fn: ReadFn, filename: str, declared: str | None, policy,
-               declared_size: int | None):
+def _stream_in(
+    location,
+    key: str,
+    read_fn: ReadFn,
+    filename: str,
+    declared: str | None,
+    policy,
+    declared_size: int | None,
+):
     """Write the body into storage; return (actual key, reader, mimetype).
 
     A body that ends before its declared size (a client gone mid-upload) is removed again.

@@ -78,15 +78,17 @@ class MotoS3:
         stop(self.process)
 
 
-def self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and localhost (the SDK's https:// needs one)."""
+def self_signed_cert(
+    directory: Path, ips: tuple[str, ...] = ("127.0.0.1",), dns: tuple[str, ...] = ("localhost",)
+) -> tuple[Path, Path]:
+    """A self-signed certificate (and its key) for these addresses and names."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, (*dns, *ips)[0])])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -98,7 +100,10 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.IPv4Address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    *(x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips),
+                    *(x509.DNSName(name) for name in dns),
+                ]
             ),
             critical=False,
         )

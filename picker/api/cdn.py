@@ -13,7 +13,7 @@ from picker.access import Credentials
 from picker.api import params
 from picker.api.bodies import Body
 from picker.api.files import file_metadata, read_file, store_body
-from picker.api.schema import BLOB, ERROR, METADATA
+from picker.api.schema import BLOB, METADATA, errors
 from picker.blobs import store_blob
 from picker.errors import BadRequest
 
@@ -50,9 +50,7 @@ class CdnView(APIView):
         operation_id="cdn",
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
-            (400, "application/json"): ERROR,
-            (403, "application/json"): ERROR,
-            (404, "application/json"): ERROR,
+            **errors(400, 403, 404),
         },
     )
     def get(self, request, path: str):
@@ -87,8 +85,7 @@ class CdnMetadataView(APIView):
         operation_id="cdn_metadata",
         responses={
             200: METADATA,
-            (403, "application/json"): ERROR,
-            (404, "application/json"): ERROR,
+            **errors(403, 404),
         },
     )
     def get(self, request, path: str):
@@ -106,9 +103,7 @@ class ProcessView(APIView):
         request=PROCESS_REQUEST,
         responses={
             200: BLOB,
-            (400, "application/json"): ERROR,
-            (401, "application/json"): ERROR,
-            (403, "application/json"): ERROR,
+            **errors(400, 401, 403),
         },
     )
     def post(self, request):

@@ -11,20 +11,22 @@ from picker import access, files
 from picker.api import params
 from picker.api.bodies import Body, upload_body, url_filename
 from picker.api.responses import fetched_response, file_response
-from picker.api.schema import BLOB, ERROR, METADATA, UPLOAD_BODY, security_params
+from picker.api.schema import BLOB, METADATA, UPLOAD_BODY, errors, security_params
 from picker.blobs import METADATA_FLAGS, metadata, store_blob
 from picker.errors import BadRequest, PolicyError
 from picker.models import FileLink
 from picker.outbound import fetch_public_url
 
+KEY_PARAM = OpenApiParameter("key", str, description="API key")
+BASE64_PARAM = OpenApiParameter("base64decode", bool)
 STORE_PARAMS = [
-    OpenApiParameter("key", str, description="API key"),
+    KEY_PARAM,
     OpenApiParameter("filename", str),
     OpenApiParameter("mimetype", str),
     OpenApiParameter("path", str),
     OpenApiParameter("container", str),
     OpenApiParameter("access", str, enum=["public", "private"]),
-    OpenApiParameter("base64decode", bool),
+    BASE64_PARAM,
     *security_params(),
 ]
 
@@ -68,10 +70,7 @@ class StoreView(APIView):
         request=UPLOAD_BODY,
         responses={
             200: BLOB,
-            (400, "application/json"): ERROR,
-            (401, "application/json"): ERROR,
-            (403, "application/json"): ERROR,
-            (413, "application/json"): ERROR,
+            **errors(400, 401, 403, 413),
         },
     )
     def post(self, request, location: str):
@@ -109,9 +108,7 @@ class FileView(APIView):
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             (206, "application/octet-stream"): OpenApiTypes.BINARY,
             (304, "application/octet-stream"): None,
-            (403, "application/json"): ERROR,
-            (404, "application/json"): ERROR,
-            (416, "application/json"): ERROR,
+            **errors(403, 404, 416),
         },
     )
     def get(self, request, handle: str):
@@ -119,13 +116,11 @@ class FileView(APIView):
 
     @extend_schema(
         operation_id="file_overwrite",
-        parameters=STORE_PARAMS[-3:],
+        parameters=[KEY_PARAM, BASE64_PARAM, *security_params()],
         request=UPLOAD_BODY,
         responses={
             200: BLOB,
-            (400, "application/json"): ERROR,
-            (403, "application/json"): ERROR,
-            (404, "application/json"): ERROR,
+            **errors(400, 403, 404),
         },
     )
     def post(self, request, handle: str):
@@ -141,13 +136,11 @@ class FileView(APIView):
 
     @extend_schema(
         operation_id="file_remove",
-        parameters=[*security_params(), STORE_PARAMS[0]],
+        parameters=[KEY_PARAM, *security_params()],
         request=None,
         responses={
             200: None,
-            (401, "application/json"): ERROR,
-            (403, "application/json"): ERROR,
-            (404, "application/json"): ERROR,
+            **errors(401, 403, 404),
         },
     )
     def delete(self, request, handle: str):
@@ -159,13 +152,11 @@ class RemoveView(APIView):
 
     @extend_schema(
         operation_id="file_remove_legacy",
-        parameters=[STORE_PARAMS[0]],
+        parameters=[KEY_PARAM],
         request=None,
         responses={
             200: None,
-            (401, "application/json"): ERROR,
-            (403, "application/json"): ERROR,
-            (404, "application/json"): ERROR,
+            **errors(401, 403, 404),
         },
     )
     def post(self, request, handle: str):
@@ -180,8 +171,7 @@ class MetadataView(APIView):
         parameters=[*(OpenApiParameter(flag, bool) for flag in METADATA_FLAGS), *security_params()],
         responses={
             200: METADATA,
-            (403, "application/json"): ERROR,
-            (404, "application/json"): ERROR,
+            **errors(403, 404),
         },
     )
     def get(self, request, handle: str):

@@ -63,5 +63,10 @@ STORE_OPTIONS = inline_serializer(
 )
 
 
+def errors(*statuses: int) -> dict:
+    """The JSON error body for each of these statuses (drf-spectacular's responses= form)."""
+    return {(status, "application/json"): ERROR for status in statuses}
+
+
 def security_params() -> list[OpenApiParameter]:
     return [OpenApiParameter("policy", str), OpenApiParameter("signature", str)]

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from picker import access, files, multipart
 from picker.api import params
-from picker.api.schema import BLOB, ERROR, STORE_OPTIONS
+from picker.api.schema import BLOB, STORE_OPTIONS, errors
 from picker.blobs import store_blob
 from picker.errors import BadRequest
 
@@ -76,10 +76,7 @@ COMPLETE_REQUEST = inline_serializer(
     },
 )
 ERRORS = {
-    (400, "application/json"): ERROR,
-    (401, "application/json"): ERROR,
-    (403, "application/json"): ERROR,
-    (404, "application/json"): ERROR,
+    **errors(400, 401, 403, 404),
 }
 
 

@@ -4,7 +4,6 @@ Only loopback servers are ever contacted. Refusals aimed at other private ranges
 the `no_connect` fixture makes any socket connect fail the test.
 """
 
-import datetime
 import ipaddress
 import os
 import socket
@@ -19,6 +18,7 @@ import pytest
 from picker import outbound
 from picker.errors import OutboundFailed, OutboundRefused, TooLarge
 from picker.outbound import check_url, fetch_public_url, is_public_address
+from tests.servers import self_signed_cert
 
 
 @dataclass
@@ -771,36 +771,9 @@ def test_read_after_close_is_an_error(serve, allow):
 
 @pytest.fixture(scope="module")
 def localhost_cert(tmp_path_factory):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    """A certificate naming localhost only (not 127.0.0.1)."""
     directory = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_path, key_path = self_signed_cert(directory, ips=(), dns=("localhost",))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
     return str(cert_path), context
