@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "openpicker",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -127,6 +128,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ROUTES = {"conversions.*": {"queue": "conversions"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # What the file API accepts and fetches.
@@ -135,6 +137,8 @@ OPENPICKER_SANDBOX = env_bool("OPENPICKER_SANDBOX")
 OPENPICKER_MAX_UPLOAD_BYTES = int(os.environ.get("OPENPICKER_MAX_UPLOAD_BYTES", 5 * 1024**3))
 OPENPICKER_FETCH_MAX_BYTES = int(os.environ.get("OPENPICKER_FETCH_MAX_BYTES", 1024**3))
 OPENPICKER_FETCH_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_TIMEOUT", 30))
+OPENPICKER_MAX_PIXELS = int(os.environ.get("OPENPICKER_MAX_PIXELS", 80_000_000))
+OPENPICKER_CONVERT_WAIT = float(os.environ.get("OPENPICKER_CONVERT_WAIT", 20))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
 
 CORS_ALLOW_ALL_ORIGINS = True

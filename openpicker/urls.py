@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("", include("conversions.urls")),
     path("", include("picker.api.urls")),
 ]
 

@@ -7,7 +7,6 @@ files), so one app's key, secret or policy never acts on another app's handles.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from dataclasses import dataclass
 
@@ -37,7 +36,7 @@ def basic_secret(authorization: str | None) -> str | None:
         return None
     try:
         user, _, password = base64.b64decode(authorization[6:].strip()).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text b64decode refuses
         raise AuthenticationFailed("malformed Basic authorization header") from None
     if user != "app" or not password:
         raise AuthenticationFailed("Basic authorization must be app:SECRET")

@@ -5,6 +5,7 @@ Every path either commits both the object and the row, or leaves neither behind.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from picker import events, storage
 from picker.errors import BadRequest, PolicyError, TooLarge
 from picker.keys import build_key, clean_filename, clean_path
 from picker.models import App, FileLink
+from picker.outbound import fetch_public_url
 from picker.policies import Policy
 from picker.sniff import detect_mimetype
 from picker.streams import HashingReader, ReadFn, read_head
@@ -191,3 +193,13 @@ def remove(link: FileLink) -> None:
         events.publish("fp.delete", link.app, locked)
     if link.kind == FileLink.Kind.STORED and link.key:
         storage.delete_quietly(storage.location_of(link), link.key)
+
+
+@contextmanager
+def open_bytes(link: FileLink):
+    """A reader over a file's bytes: from storage, or fetched through the outbound guard."""
+    if link.kind == FileLink.Kind.SYMLINK:
+        with fetch_public_url(link.source_url) as fetched:
+            yield fetched
+        return
+    yield storage.ChainReader([storage.read_range(storage.location_of(link), link.key)])

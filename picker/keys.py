@@ -13,7 +13,8 @@ from picker.errors import InvalidFilename, InvalidPath
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_FILENAME = 255
-MAX_KEY = 1024
+MAX_KEY = 1024  # bytes, S3's limit
+MAX_SEGMENT = 255  # bytes between slashes: the name limit of common filesystems
 
 
 def clean_filename(name: str | None, default: str = "untitled") -> str:
@@ -44,15 +45,20 @@ def clean_path(path: str | None) -> str | None:
         raise InvalidPath("path must not contain '.' or '..' segments")
     if any(segment == "" for segment in segments) and path.strip("/"):
         raise InvalidPath("path must not contain empty segments")
+    if any(len(segment.encode()) > MAX_SEGMENT for segment in segments):
+        raise InvalidPath(f"path segments must not be longer than {MAX_SEGMENT} bytes")
     cleaned = "/".join(segments) + ("/" if folder and segments != [""] else "")
-    if len(cleaned) > MAX_KEY:
-        raise InvalidPath(f"path is longer than {MAX_KEY} characters")
+    if len(cleaned.encode()) > MAX_KEY:
+        raise InvalidPath(f"path is longer than {MAX_KEY} bytes")
     return cleaned or None
 
 
 def build_key(filename: str, path: str | None = None, prefix: str = "") -> str:
     """The storage key for a new object (see the module docstring)."""
-    default_name = f"{secrets.token_urlsafe(15)}_{filename}"
+    token = secrets.token_urlsafe(15)
+    # A long filename loses its start, not its extension, so the name fits in one segment.
+    tail = filename.encode()[-(MAX_SEGMENT - len(token) - 1) :].decode("utf-8", "ignore")
+    default_name = f"{token}_{tail}"
     cleaned = clean_path(path)
     if cleaned is None:
         key = default_name
@@ -60,4 +66,7 @@ def build_key(filename: str, path: str | None = None, prefix: str = "") -> str:
         key = cleaned + default_name
     else:
         key = cleaned
-    return f"{prefix.strip('/')}/{key}" if prefix.strip("/") else key
+    key = f"{prefix.strip('/')}/{key}" if prefix.strip("/") else key
+    if len(key.encode()) > MAX_KEY:
+        raise InvalidPath(f"the storage key would be longer than {MAX_KEY} bytes")
+    return key

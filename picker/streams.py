@@ -43,12 +43,25 @@ class HashingReader(io.RawIOBase):
         return False
 
     def read(self, n: int = -1) -> bytes:
+        """`n` bytes, fewer only at the end of the body.
+
+        A short read must not happen earlier: boto3 takes a first read shorter than its
+        multipart threshold for a small file and then reads the rest in one call, in memory.
+        """
         if n is None or n < 0:
             return b"".join(iter(lambda: self.read(CHUNK), b""))
+        parts, got = [], 0
         if self._head:
-            data, self._head = self._head[:n], self._head[n:]
-        else:
-            data = self._read_fn(n)
+            head, self._head = self._head[:n], self._head[n:]
+            parts.append(head)
+            got = len(head)
+        while got < n:
+            more = self._read_fn(n - got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         if data:
             self.size += len(data)
             if self.limit is not None and self.size > self.limit:

@@ -175,3 +175,43 @@ class OpenPickerServer:
         stop(self.process)
         self.log.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class CeleryWorker:
+    """A real Celery worker process consuming the given queues, with the given environment."""
+
+    def __init__(self, env: dict[str, str], queues: str = "celery", concurrency: int = 1):
+        self.log_path = Path(tempfile.mkstemp(prefix="celery-worker-", suffix=".log")[1])
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        pool = ["--pool", "solo"] if concurrency == 1 else ["--concurrency", str(concurrency)]
+        self.process = subprocess.Popen(
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "celery",
+                "-A",
+                "openpicker",
+                "worker",
+                "--queues",
+                queues,
+                *pool,
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        stop(self.process)
+        self.log.close()
+        self.log_path.unlink(missing_ok=True)

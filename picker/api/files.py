@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,11 +20,16 @@ from picker.outbound import fetch_public_url
 
 KEY_PARAM = OpenApiParameter("key", str, description="API key")
 BASE64_PARAM = OpenApiParameter("base64decode", bool)
+# The legacy remove also takes its credentials from a form or JSON body.
+REMOVE_BODY = inline_serializer(
+    "RemoveCredentials",
+    {name: serializers.CharField(required=False) for name in ("key", "policy", "signature")},
+)
 STORE_PARAMS = [
     KEY_PARAM,
-    OpenApiParameter("filename", str),
+    OpenApiParameter("filename", {"type": "string", "maxLength": 255}),  # bytes (picker.keys)
     OpenApiParameter("mimetype", str),
-    OpenApiParameter("path", str),
+    OpenApiParameter("path", {"type": "string", "maxLength": 1024}),
     OpenApiParameter("container", str),
     OpenApiParameter("access", str, enum=["public", "private"]),
     BASE64_PARAM,
@@ -102,6 +108,8 @@ class FileView(APIView):
         parameters=[
             OpenApiParameter("dl", bool),
             OpenApiParameter("cache", str),
+            OpenApiParameter("Range", str, OpenApiParameter.HEADER),
+            OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER),
             *security_params(),
         ],
         responses={
@@ -153,7 +161,7 @@ class RemoveView(APIView):
     @extend_schema(
         operation_id="file_remove_legacy",
         parameters=[KEY_PARAM],
-        request=None,
+        request={"application/x-www-form-urlencoded": REMOVE_BODY, "application/json": REMOVE_BODY},
         responses={
             200: None,
             **errors(401, 403, 404),
@@ -212,7 +220,8 @@ def read_file(
 
 def remove_file(request, handle: str):
     link = access.filelink_for(handle)
-    creds = params.credentials(request, request.data if request.method == "POST" else None)
+    body = params.json_object(request) if request.method == "POST" else None  # 400 unless {}
+    creds = params.credentials(request, body)
     access.authorize(link.app, creds, "remove", handle=link.handle, owner_only=True)
     files.remove(link)
     return Response(status=200)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -37,47 +38,65 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-def _headers(response: HttpResponse, link: FileLink, download: bool, cache: str) -> None:
-    response["ETag"] = link.etag
+@dataclass(frozen=True)
+class Stored:
+    """What a streamed response needs to know about an object in storage."""
+
+    location: storage.Location
+    key: str
+    size: int
+    etag: str
+    mimetype: str
+    filename: str
+
+
+def _headers(response: HttpResponse, item: Stored | FileLink, download: bool, cache: str) -> None:
+    response["ETag"] = item.etag
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = cache
-    response["Content-Disposition"] = content_disposition_header(download, link.filename)
-    response["X-File-Name"] = link.filename.encode("ascii", "replace").decode()
+    response["Content-Disposition"] = content_disposition_header(download, item.filename)
+    response["X-File-Name"] = item.filename.encode("ascii", "replace").decode()
     response["X-Content-Type-Options"] = "nosniff"
-    if link.mimetype in ACTIVE_CONTENT or not download:
+    if item.mimetype in ACTIVE_CONTENT or not download:
         response["Content-Security-Policy"] = (
             "sandbox; default-src 'none'; style-src 'unsafe-inline'"
         )
 
 
-def file_response(request, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
-    """200/206/304 for a stored file; the body streams from storage in chunks."""
+def stored_response(request, item: Stored, *, download: bool, cache: str) -> HttpResponse:
+    """200/206/304 for an object in storage; the body streams in chunks."""
     if_none_match = request.META.get("HTTP_IF_NONE_MATCH", "")
-    if if_none_match and (if_none_match.strip() == "*" or link.etag in if_none_match):
+    if if_none_match and (if_none_match.strip() == "*" or item.etag in if_none_match):
         response = HttpResponse(status=304)
-        _headers(response, link, download, cache)
+        _headers(response, item, download, cache)
         return response
-    size = link.size or 0
-    byte_range = parse_range(request.META.get("HTTP_RANGE"), size)
+    byte_range = parse_range(request.META.get("HTTP_RANGE"), item.size)
     if request.method == "HEAD":
-        response = HttpResponse(content_type=link.mimetype)
-        response["Content-Length"] = str(size)
+        response = HttpResponse(content_type=item.mimetype)
+        response["Content-Length"] = str(item.size)
     elif byte_range is None:
         response = StreamingHttpResponse(
-            storage.read_range(storage.location_of(link), link.key), content_type=link.mimetype
+            storage.read_range(item.location, item.key), content_type=item.mimetype
         )
-        response["Content-Length"] = str(size)
+        response["Content-Length"] = str(item.size)
     else:
         start, end = byte_range
         response = StreamingHttpResponse(
-            storage.read_range(storage.location_of(link), link.key, start, end),
-            content_type=link.mimetype,
+            storage.read_range(item.location, item.key, start, end),
+            content_type=item.mimetype,
             status=206,
         )
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Range"] = f"bytes {start}-{end}/{item.size}"
         response["Content-Length"] = str(end - start + 1)
-    _headers(response, link, download, cache)
+    _headers(response, item, download, cache)
     return response
+
+
+def file_response(request, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
+    """The bytes of a stored FileLink."""
+    item = Stored(storage.location_of(link), link.key, link.size or 0, link.etag, link.mimetype,
+                  link.filename)
+    return stored_response(request, item, download=download, cache=cache)
 
 
 def fetched_response(fetched, link: FileLink, *, download: bool, cache: str) -> HttpResponse:

@@ -27,7 +27,7 @@ START_REQUEST = inline_serializer(
         **_COMMON,
         "filename": serializers.CharField(),
         "mimetype": serializers.CharField(required=False),
-        "size": serializers.IntegerField(),
+        "size": serializers.IntegerField(min_value=1),
         "store": STORE_OPTIONS,
     },
 )
@@ -47,8 +47,8 @@ UPLOAD_REQUEST = inline_serializer(
         "upload_id": serializers.CharField(),
         "uri": serializers.CharField(required=False),
         "region": serializers.CharField(required=False),
-        "part": serializers.IntegerField(),
-        "size": serializers.IntegerField(),
+        "part": serializers.IntegerField(min_value=1, max_value=multipart.MAX_PARTS),
+        "size": serializers.IntegerField(min_value=1, max_value=multipart.MAX_PART_BYTES),
         "md5": serializers.CharField(),
     },
 )

@@ -1,0 +1,165 @@
+"""Both conversion grammars — CDN task chains and the legacy `/convert?w=&h=…` query — parsed
+into one validated list of operations plus an optional store target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from conversions.operations import (
+    IMAGE_OPERATIONS,
+    ConversionError,
+    Crop,
+    Operation,
+    Output,
+    Resize,
+    Rotate,
+    chain_spec,
+)
+from picker.cdn import CORE_TASKS, Task
+from picker.files import StoreOptions
+
+STORE_PARAMS = {"location", "path", "container", "access", "region", "filename"}
+# Legacy parameters that are not conversions (credentials, caching, download, cache busting).
+LEGACY_PASSIVE = {"key", "apikey", "policy", "signature", "cache", "dl", "_cacheBust", "secure"}
+LEGACY_STORE = {
+    "storeLocation": "location",
+    "storePath": "path",
+    "storeContainer": "container",
+    "storeAccess": "access",
+    "storeRegion": "region",
+    "storeFilename": "filename",
+}
+LEGACY_OPS = {
+    "w",
+    "h",
+    "width",
+    "height",
+    "fit",
+    "align",
+    "crop",
+    "crop_first",
+    "rotate",
+    "format",
+    "quality",
+    "compress",
+}
+
+
+@dataclass
+class Conversion:
+    """What to do to the source, and where to store the result (None: answer the bytes)."""
+
+    operations: list[Operation]
+    store: StoreOptions | None = None
+
+    @property
+    def spec(self) -> str:
+        return chain_spec(self.operations)
+
+
+def _store_options(task: str, params: Mapping) -> StoreOptions:
+    unknown = sorted(set(params) - STORE_PARAMS - {"base64decode", "workflows"})
+    if unknown:
+        raise ConversionError(f"{task}: unknown parameter {unknown[0]!r}")
+    location = str(params.get("location") or "s3")
+    if location.lower() != "s3":
+        raise ConversionError(f"{task}: storage location {location!r} is not supported (use S3)")
+    return StoreOptions(
+        filename=_text(params.get("filename")),
+        path=_text(params.get("path")),
+        container=_text(params.get("container")),
+        access=str(params.get("access") or "private").lower(),
+        client="Computer",
+    )
+
+
+def _text(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, list):
+        raise ConversionError("store parameters must be strings")
+    return str(value)
+
+
+def from_tasks(tasks: list[Task]) -> Conversion:
+    """A CDN chain (security and cache already handled by the core) → Conversion."""
+    operations: list[Operation] = []
+    store = None
+    for task in tasks:
+        if task.name in CORE_TASKS:
+            continue
+        if task.name == "store":
+            store = _store_options("store", task.params)
+            continue
+        operation = IMAGE_OPERATIONS.get(task.name)
+        if operation is None:
+            raise ConversionError(f"unknown task {task.name!r}", code="unknown_task")
+        operations.append(operation.build(task.params))
+    if not operations and store is None:
+        raise ConversionError("the chain has no conversion task")
+    return Conversion(operations, store)
+
+
+def from_legacy(params: Mapping, *, storing: bool) -> Conversion:
+    """The legacy `/api/file/{handle}/convert` parameters → Conversion (resize, crop, rotate,
+    output; `crop_first=true` crops before resizing)."""
+    names = set(params)
+    unknown = sorted(names - LEGACY_OPS - LEGACY_PASSIVE - set(LEGACY_STORE))
+    if unknown:
+        raise ConversionError(f"convert: unsupported parameter {unknown[0]!r}")
+    get = params.get
+    width = get("width") or get("w")
+    height = get("height") or get("h")
+    crop_first = str(get("crop_first", "")).lower() in {"true", "1"}
+    fit = get("fit")
+    if crop_first and not get("crop") and not fit:
+        # The seeds' {width:300, height:300, crop_first:true} "crops and resizes": with no
+        # crop rectangle given, cropping first means filling the box (fit=crop).
+        fit = "crop"
+    resize = crop = rotate = output = None
+    if width or height:
+        resize = Resize.build(
+            {
+                k: v
+                for k, v in {
+                    "width": width,
+                    "height": height,
+                    "fit": fit,
+                    "align": get("align"),
+                }.items()
+                if v not in (None, "")
+            }
+        )
+    elif get("fit") or get("align"):
+        raise ConversionError("convert: fit and align need w or h")
+    if get("crop"):
+        crop = Crop.build({"dim": str(get("crop")).split(",")})
+    if get("rotate") not in (None, ""):
+        rotate = Rotate.build({"deg": get("rotate")})
+    if get("format") or get("quality") or get("compress"):
+        output = Output.build(
+            {
+                k: v
+                for k, v in {
+                    "format": get("format"),
+                    "quality": get("quality"),
+                    "compress": get("compress"),
+                }.items()
+                if v not in (None, "")
+            }
+        )
+    order = [crop, resize] if crop_first else [resize, crop]
+    operations = [op for op in (*order, rotate, output) if op is not None]
+    if not operations:
+        raise ConversionError(
+            "convert: no conversion parameter given (w, h, crop, rotate, format, quality)"
+        )
+    store = None
+    if storing or any(name in names for name in LEGACY_STORE):
+        store = _store_options(
+            "convert",
+            {LEGACY_STORE[name]: get(name) for name in LEGACY_STORE if get(name) not in (None, "")},
+        )
+    return Conversion(operations, store)

@@ -1,0 +1,192 @@
+"""Cached renditions: computed once per (source, version, spec) on the conversions queue.
+
+A request claims the (source, version, spec) row — the unique constraint makes concurrent
+identical requests share one row — and the Celery worker fills it. The request waits a
+bounded time for the row to turn ready; the caller answers 202 when it does not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from conversions.grammar import Conversion
+from conversions.models import Rendition
+from picker import events, files, storage
+from picker.api.responses import Stored
+from picker.errors import PickerError
+from picker.models import FileLink
+
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"}
+POLL_SECONDS = 0.05
+
+
+def wait_seconds() -> float:
+    return float(getattr(settings, "OPENPICKER_CONVERT_WAIT", 20))
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "OPENPICKER_CONVERT_STALE", 300)))
+
+
+def cache_location() -> storage.Location:
+    """Renditions live in the instance storage, under _renditions/."""
+    backend = storages["default"]
+    return storage.Location(
+        backend, getattr(backend, "bucket_name", "") or "", "internal", "", None
+    )
+
+
+def claim(link: FileLink, spec: str) -> tuple[Rendition, bool]:
+    """The rendition row for this request, and whether this call created (and must queue) it."""
+    existing = Rendition.objects.filter(source=link, version=link.version, spec=spec).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            return Rendition.objects.create(source=link, version=link.version, spec=spec), True
+    except IntegrityError:
+        return Rendition.objects.get(source=link, version=link.version, spec=spec), False
+
+
+def request_rendition(
+    link: FileLink, conversion: Conversion, url: str, timeout: float | None = None
+) -> Rendition | None:
+    """A ready rendition, or None when it is still being computed after `timeout` seconds.
+
+    Raises the stored error (as a 4xx) when the conversion failed.
+    """
+    from conversions.tasks import render_rendition
+
+    rendition, created = claim(link, conversion.spec)
+    if created:
+        events.publish("fp.converse", link.app, link, url=url)
+        transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
+    elif rendition.status == Rendition.Status.PENDING and (
+        rendition.queued_at < timezone.now() - stale_after()
+    ):
+        # The worker that took it died (or the broker lost it): queue it again.
+        Rendition.objects.filter(pk=rendition.pk).update(queued_at=timezone.now())
+        render_rendition.delay(rendition.pk)
+    deadline = time.monotonic() + (wait_seconds() if timeout is None else timeout)
+    while rendition.status == Rendition.Status.PENDING:
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL_SECONDS)
+        rendition.refresh_from_db(
+            fields=[
+                "status",
+                "key",
+                "mimetype",
+                "size",
+                "width",
+                "height",
+                "md5",
+                "error_code",
+                "error_status",
+                "error_detail",
+            ]
+        )
+    if rendition.status == Rendition.Status.FAILED:
+        raise PickerError(
+            rendition.error_detail, code=rendition.error_code, status=rendition.error_status or 400
+        )
+    return rendition
+
+
+def compute(rendition_id: int) -> None:
+    """The worker's side: decode, convert, encode, store; mark the row ready or failed."""
+    from conversions.engine import render
+    from conversions.grammar import from_tasks
+    from picker.cdn import parse_task
+
+    rendition = Rendition.objects.select_related("source").filter(pk=rendition_id).first()
+    if rendition is None or rendition.status != Rendition.Status.PENDING:
+        return
+    link = rendition.source
+    try:
+        operations = (
+            from_tasks([parse_task(part) for part in rendition.spec.split("/")]).operations
+            if rendition.spec
+            else []
+        )
+        with files.open_bytes(link) as source:
+            result = render(source, operations)
+    except PickerError as error:
+        Rendition.objects.filter(pk=rendition.pk, status=Rendition.Status.PENDING).update(
+            status=Rendition.Status.FAILED,
+            error_code=error.code,
+            error_status=error.status,
+            error_detail=error.detail,
+        )
+        return
+    _store(rendition, result)
+
+
+def _store(rendition: Rendition, result) -> None:
+    location = cache_location()
+    digest = hashlib.sha1(rendition.spec.encode(), usedforsecurity=False).hexdigest()
+    key = (
+        f"_renditions/{rendition.source.handle}/{rendition.version}/{digest}."
+        f"{EXTENSIONS.get(result.mimetype, 'bin')}"
+    )
+    actual = storage.write(location, key, io.BytesIO(result.data), result.mimetype)
+    updated = Rendition.objects.filter(pk=rendition.pk, status=Rendition.Status.PENDING).update(
+        status=Rendition.Status.READY,
+        key=actual,
+        mimetype=result.mimetype,
+        size=len(result.data),
+        width=result.width,
+        height=result.height,
+        md5=hashlib.md5(result.data, usedforsecurity=False).hexdigest(),
+    )
+    if not updated:
+        storage.delete_quietly(location, actual)
+
+
+def as_stored(rendition: Rendition, filename: str) -> Stored:
+    """What the streaming response needs to serve a ready rendition."""
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    return Stored(
+        cache_location(),
+        rendition.key,
+        rendition.size or 0,
+        rendition.etag,
+        rendition.mimetype,
+        f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}",
+    )
+
+
+def store_copy(
+    link: FileLink, rendition: Rendition, conversion: Conversion, policy, url: str
+) -> FileLink:
+    """A stored conversion: the rendition's bytes become a new file in the app's storage."""
+    options = conversion.store
+    stem = link.filename.rsplit(".", 1)[0] if "." in link.filename else link.filename
+    options.filename = options.filename or f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"
+    options.mimetype = rendition.mimetype
+    reader = storage.ChainReader([storage.read_range(cache_location(), rendition.key)])
+    created = files.store(
+        link.app, reader.read, options, policy=policy, declared_size=rendition.size
+    )
+    events.publish("fp.converse", link.app, link, url=url, stored=created)
+    return created
+
+
+def forget(link: FileLink) -> int:
+    """Drop a file's renditions (objects and rows): its bytes changed or it is gone."""
+    location = cache_location()
+    count = 0
+    for rendition in Rendition.objects.filter(source=link):
+        if rendition.key:
+            storage.delete_quietly(location, rendition.key)
+        rendition.delete()
+        count += 1
+    return count

@@ -1,0 +1,139 @@
+"""Conversion endpoints: the legacy /api/file/{handle}/convert and the CDN task chains."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from conversions import grammar, renditions
+from conversions.grammar import Conversion
+from picker import access, cdn, files
+from picker.access import Credentials
+from picker.api import params
+from picker.api.responses import stored_response
+from picker.api.schema import BLOB, errors
+from picker.blobs import store_blob
+from picker.errors import BadRequest
+from picker.models import FileLink
+
+CREDENTIAL_PARAMS = {"key", "apikey", "policy", "signature"}
+LEGACY_QUERY = [
+    OpenApiParameter(name, str)
+    for name in (
+        "w",
+        "h",
+        "width",
+        "height",
+        "fit",
+        "align",
+        "crop",
+        "crop_first",
+        "rotate",
+        "format",
+        "quality",
+        "storeLocation",
+        "storePath",
+        "storeContainer",
+        "storeAccess",
+        "key",
+        "policy",
+        "signature",
+    )
+]
+
+
+def public_url(request) -> str:
+    """The conversion URL without credentials (what fp.converse reports)."""
+    query = [(k, v) for k, v in request.GET.items() if k not in CREDENTIAL_PARAMS]
+    return f"{settings.OPENPICKER_BASE_URL}{request.path}" + (
+        f"?{urlencode(query)}" if query else ""
+    )
+
+
+def convert(request, link: FileLink, conversion: Conversion, creds: Credentials):
+    """Authorize, then answer the converted bytes, or store them and answer the blob."""
+    storing = conversion.store is not None
+    policy = access.authorize(link.app, creds, "convert", handle=link.handle, owner_only=storing)
+    if storing and policy is not None:
+        policy.allows_call("store")
+    url = public_url(request)
+    if not conversion.operations:
+        with files.open_bytes(link) as source:
+            created = files.store(link.app, source.read, conversion.store, policy=policy)
+        return Response(store_blob(created))
+    rendition = renditions.request_rendition(link, conversion, url)
+    if rendition is None:
+        response = Response(
+            {"status": "pending", "url": url, "detail": "the conversion is running; ask again"},
+            status=202,
+        )
+        response["Location"] = url
+        response["Retry-After"] = "1"
+        return response
+    if storing:
+        return Response(store_blob(renditions.store_copy(link, rendition, conversion, policy, url)))
+    cache = (
+        "private, max-age=0, must-revalidate"
+        if link.app.security_required
+        else "public, max-age=86400"
+    )
+    return stored_response(
+        request,
+        renditions.as_stored(rendition, link.filename),
+        download=params.flag(request.GET.get("dl")),
+        cache=cache,
+    )
+
+
+class LegacyConvertView(APIView):
+    """GET converts (bytes); POST converts and stores (blob), as filepicker.convert does."""
+
+    @extend_schema(
+        operation_id="convert",
+        parameters=LEGACY_QUERY,
+        responses={(200, "image/*"): OpenApiTypes.BINARY, 202: None, **errors(400, 403, 404, 413)},
+    )
+    def get(self, request, handle: str):
+        return self._convert(request, handle, storing=False)
+
+    @extend_schema(
+        operation_id="convert_store",
+        parameters=LEGACY_QUERY,
+        request=None,
+        responses={200: BLOB, 202: None, **errors(400, 401, 403, 404, 413)},
+    )
+    def post(self, request, handle: str):
+        return self._convert(request, handle, storing=True)
+
+    def _convert(self, request, handle: str, *, storing: bool):
+        link = access.filelink_for(handle)
+        body = request.data if storing and isinstance(request.data, dict) else {}
+        merged = {**{k: v for k, v in body.items()}, **request.query_params.dict()}
+        creds = params.credentials(request, body)
+        conversion = grammar.from_legacy(merged, storing=storing)
+        return convert(request, link, conversion, creds)
+
+
+def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
+    """The CDN processor for image tasks and `store` (registered in picker.cdn.processors)."""
+    if not chain.is_handle:
+        raise BadRequest(
+            "conversions take a file handle as their source (external URLs are not supported)",
+            code="invalid_source",
+        )
+    link = access.filelink_for(chain.source)
+    conversion = grammar.from_tasks(chain.tasks)
+    if request.method == "POST" and conversion.store is None:
+        raise BadRequest("POST to the CDN stores: end the chain with store", code="invalid_task")
+    return convert(request, link, conversion, creds)
+
+
+def forget_on_change(sender, action, app, link=None, **kwargs) -> None:
+    """Renditions of a file that was overwritten or removed are dropped."""
+    if link is not None and action in {"fp.overwrite", "fp.delete"}:
+        renditions.forget(link)
