@@ -106,7 +106,7 @@ class Operation:
 
 @dataclass(frozen=True)
 class Resize(Operation):
-    """Filestack's resize: clip fits inside, crop fills and cuts, scale distorts, max never grows."""
+    """Filestack's resize: clip fits inside, crop fills, scale stretches, max never grows."""
 
     width: int | None = None
     height: int | None = None
