@@ -107,12 +107,21 @@ def _exif(link: FileLink) -> dict:
         return {}
     from PIL import ExifTags
 
+    # Pillow's EXIF parser also raises SyntaxError (a block that is not TIFF) and KeyError (a
+    # broken tag, while the items are read) on hostile files.
     try:
         with _open_image(link) as image:
             exif = image.getexif()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            return {ExifTags.TAGS.get(tag, str(tag)): _plain(value) for tag, value in exif.items()}
+    except (
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        KeyError,
+        Image.DecompressionBombError,
+    ):
         return {}
-    return {ExifTags.TAGS.get(tag, str(tag)): _plain(value) for tag, value in exif.items()}
 
 
 def _plain(value):
