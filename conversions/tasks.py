@@ -5,7 +5,7 @@ from celery import shared_task
 from conversions import renditions
 
 
-@shared_task(name="conversions.render", queue="conversions", acks_late=True)
+@shared_task(name="conversions.render", acks_late=True)
 def render_rendition(rendition_id: int) -> None:
     """Compute one pending rendition (idempotent: a ready or failed row is left alone)."""
     renditions.compute(rendition_id)

@@ -47,21 +47,18 @@ LEGACY_QUERY = [
 ]
 
 
-def public_url(request) -> str:
-    """The conversion URL without credentials (what fp.converse reports)."""
-    query = [(k, v) for k, v in request.GET.items() if k not in CREDENTIAL_PARAMS]
-    return f"{settings.OPENPICKER_BASE_URL}{request.path}" + (
-        f"?{urlencode(query)}" if query else ""
-    )
+def public_url(path: str, params: dict) -> str:
+    """A conversion URL without credentials (what fp.converse reports and 202 points at)."""
+    query = urlencode([(k, v) for k, v in params.items() if k not in CREDENTIAL_PARAMS])
+    return f"{settings.OPENPICKER_BASE_URL}{path}" + (f"?{query}" if query else "")
 
 
-def convert(request, link: FileLink, conversion: Conversion, creds: Credentials):
+def convert(request, link: FileLink, conversion: Conversion, creds: Credentials, url: str):
     """Authorize, then answer the converted bytes, or store them and answer the blob."""
     storing = conversion.store is not None
     policy = access.authorize(link.app, creds, "convert", handle=link.handle, owner_only=storing)
     if storing and policy is not None:
         policy.allows_call("store")
-    url = public_url(request)
     if not conversion.operations:
         with files.open_bytes(link) as source:
             created = files.store(link.app, source.read, conversion.store, policy=policy)
@@ -116,7 +113,7 @@ class LegacyConvertView(APIView):
         merged = {**{k: v for k, v in body.items()}, **request.query_params.dict()}
         creds = params.credentials(request, body)
         conversion = grammar.from_legacy(merged, storing=storing)
-        return convert(request, link, conversion, creds)
+        return convert(request, link, conversion, creds, public_url(request.path, merged))
 
 
 def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
@@ -130,7 +127,9 @@ def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
     conversion = grammar.from_tasks(chain.tasks)
     if request.method == "POST" and conversion.store is None:
         raise BadRequest("POST to the CDN stores: end the chain with store", code="invalid_task")
-    return convert(request, link, conversion, creds)
+    tasks = request.path.split("/cdn/", 1)[-1].split("/")
+    path = "/cdn/" + "/".join(part for part in tasks if not part.startswith("security="))
+    return convert(request, link, conversion, creds, public_url(path, request.GET.dict()))
 
 
 def forget_on_change(sender, action, app, link=None, **kwargs) -> None:

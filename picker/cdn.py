@@ -93,7 +93,7 @@ def parse_task(segment: str) -> Task:
 
 def parse(path: str) -> Chain:
     """Parse the part of a CDN URL after `/cdn/`."""
-    segments = path.split("/")
+    segments = split_path(path)
     if not segments or segments == [""]:
         raise BadRequest("no source given", code="invalid_source")
     source_at = _source_index(segments)
@@ -104,6 +104,21 @@ def parse(path: str) -> Chain:
         apikey = head.pop(0)
     tasks = [parse_task(segment) for segment in _join_security(head)]
     return Chain(apikey, tasks, source)
+
+
+def split_path(path: str) -> list[str]:
+    """Split on '/' outside double quotes (a quoted value such as path:"a/b/" keeps its '/')."""
+    segments, current, quoted = [], [], False
+    for char in path:
+        if char == '"':
+            quoted = not quoted
+        if char == "/" and not quoted:
+            segments.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    segments.append("".join(current))
+    return segments
 
 
 def _source_index(segments: list[str]) -> int:
