@@ -16,3 +16,11 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/15"),
     },
 }
+
+if app.conf.broker_url.startswith("sqla+"):
+    # kombu's SQLAlchemy transport polls its table once a second by default and hands
+    # broker_transport_options to create_engine (so polling_interval cannot go there): with
+    # a 1 s poll two worker processes finish at most two conversions a second.
+    from kombu.transport.sqlalchemy import Transport
+
+    Transport.polling_interval = 0.1
