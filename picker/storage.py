@@ -16,12 +16,13 @@ from picker.errors import Forbidden
 from picker.models import App, FileLink, StorageTarget
 from picker.streams import CHUNK
 
-# Bounded memory for S3 uploads of any size: 8 MiB parts, at most 4 in flight.
+# Bounded memory for S3 uploads of any size: 8 MiB parts sent one after the other. boto3's
+# upload threads (a fresh pool per upload, with parts buffered ahead) cost more memory than
+# they gain when the bytes arrive no faster than the client sends them.
 TRANSFER_CONFIG = TransferConfig(
     multipart_threshold=8 * 1024 * 1024,
     multipart_chunksize=8 * 1024 * 1024,
-    max_concurrency=4,
-    max_io_queue=8,
+    use_threads=False,
 )
 
 
