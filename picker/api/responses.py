@@ -94,8 +94,9 @@ def stored_response(request, item: Stored, *, download: bool, cache: str) -> Htt
 
 def file_response(request, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
     """The bytes of a stored FileLink."""
-    item = Stored(storage.location_of(link), link.key, link.size or 0, link.etag, link.mimetype,
-                  link.filename)
+    item = Stored(
+        storage.location_of(link), link.key, link.size or 0, link.etag, link.mimetype, link.filename
+    )
     return stored_response(request, item, download=download, cache=cache)
 
 

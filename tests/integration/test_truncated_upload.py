@@ -16,7 +16,8 @@ def test_body_shorter_than_content_length_leaves_nothing(live_api, transactional
         sock.sendall(
             f"POST /api/store/S3?key={app.apikey}&filename=cut.bin HTTP/1.1\r\n"
             f"Host: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
-            f"Content-Length: 100000\r\nConnection: close\r\n\r\n".encode() + b"x" * 30000
+            f"Content-Length: 100000\r\nConnection: close\r\n\r\n".encode()
+            + b"x" * 30000
         )
         sock.shutdown(socket.SHUT_WR)
         reply = b""

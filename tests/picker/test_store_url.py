@@ -175,9 +175,15 @@ def test_policy_url_regex(client, make_app, origin, settings):
 
 
 def test_a_symlink_is_fetched_through_the_guard_on_read(client, app, origin, settings):
-    link = FileLink.objects.create(app=app, kind=FileLink.Kind.SYMLINK, filename="photo.png",
-                                   mimetype="image/png", client="Flickr", provider="Flickr",
-                                   source_url=origin.url())
+    link = FileLink.objects.create(
+        app=app,
+        kind=FileLink.Kind.SYMLINK,
+        filename="photo.png",
+        mimetype="image/png",
+        client="Flickr",
+        provider="Flickr",
+        source_url=origin.url(),
+    )
     refused = client.get(f"/api/file/{link.handle}")
     assert refused.status_code == 400 and refused.json()["error"] == "url_refused"
     assert origin.hits == 0

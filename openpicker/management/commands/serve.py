@@ -42,15 +42,40 @@ class Command(BaseCommand):
             ],
         }
         if not no_celery:
-            commands["worker"] = [python, "-m", "celery", "-A", "openpicker", "worker",
-                                  "--loglevel", "INFO", "--concurrency", "2", "--queues",
-                                  "celery", "--hostname", "default@%h"]
+            commands["worker"] = [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "openpicker",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--queues",
+                "celery",
+                "--hostname",
+                "default@%h",
+            ]
             # Conversions are CPU-bound: their own pool, one process per core, so the web
             # workers and the other tasks stay responsive.
-            commands["conversions"] = [python, "-m", "celery", "-A", "openpicker", "worker",
-                                       "--loglevel", "INFO", "--queues", "conversions",
-                                       "--concurrency", str(os.cpu_count() or 1),
-                                       "--hostname", "conversions@%h"]
+            commands["conversions"] = [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "openpicker",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--queues",
+                "conversions",
+                "--concurrency",
+                str(os.cpu_count() or 1),
+                "--hostname",
+                "conversions@%h",
+            ]
             commands["beat"] = [
                 python,
                 "-m",
