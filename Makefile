@@ -23,9 +23,9 @@ run: $(VENV)/.installed
 	@OPENPICKER_SANDBOX=$${OPENPICKER_SANDBOX:-1} $(PY) manage.py createapp demo --owner demo@example.com --get-or-create
 	OPENPICKER_SANDBOX=$${OPENPICKER_SANDBOX:-1} $(PY) manage.py serve
 
-# The suite runs twice: against the real services (PostgreSQL, Redis, S3 over HTTP via moto's
-# server) and against the embedded defaults (SQLite, filesystem, local broker).
-test: test-services test-embedded
+# Lint, then the suite twice: against the real services (PostgreSQL, Redis, S3 over HTTP via
+# moto's server) and against the embedded defaults (SQLite, filesystem, local broker).
+test: lint test-services test-embedded
 
 # Each run gets its own data dir and database, so runs never trample each other.
 test-services: $(VENV)/.installed-dev
@@ -47,6 +47,7 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/upload.py
+	$(PY) benchmarks/convert.py
 
 clean:
 	rm -rf var
