@@ -60,6 +60,7 @@ def convert(request, link: FileLink, conversion: Conversion, creds: Credentials,
     if storing and policy is not None:
         policy.allows_call("store")
     if not conversion.operations:
+        conversion.store.filename = conversion.store.filename or link.filename
         with files.open_bytes(link) as source:
             created = files.store(link.app, source.read, conversion.store, policy=policy)
         return Response(store_blob(created))
@@ -110,7 +111,7 @@ class LegacyConvertView(APIView):
     def _convert(self, request, handle: str, *, storing: bool):
         link = access.filelink_for(handle)
         body = request.data if storing and isinstance(request.data, dict) else {}
-        merged = {**{k: v for k, v in body.items()}, **request.query_params.dict()}
+        merged = {**body, **request.query_params.dict()}
         creds = params.credentials(request, body)
         conversion = grammar.from_legacy(merged, storing=storing)
         return convert(request, link, conversion, creds, public_url(request.path, merged))
