@@ -227,3 +227,15 @@ def test_spec_round_trip_of_the_canonical_form():
     again = from_tasks(parse(spec + "/HANDLEHANDLEHANDLE00").tasks).spec
     assert again == spec
     assert "store" not in spec and json.dumps(spec)
+
+
+def test_store_only_chain_copies_the_file(client, app, photo, stored_keys):
+    response = client.post(f'/cdn/store=path:"copies/"/{photo["handle"]}?key={app.apikey}')
+    assert response.status_code == 200, response.content
+    blob = response.json()
+    assert blob["filename"] == "cat.jpg" and blob["key"].startswith("copies/")
+    assert blob["size"] == photo["size"] and blob["key"] in stored_keys()
+    assert body(client.get(f"/api/file/{blob['handle']}")) == body(
+        client.get(f"/api/file/{photo['handle']}")
+    )
+    assert not Rendition.objects.exists()
