@@ -111,7 +111,9 @@ class LegacyConvertView(APIView):
     def _convert(self, request, handle: str, *, storing: bool):
         link = access.filelink_for(handle)
         body = request.data if storing and isinstance(request.data, dict) else {}
-        merged = {**body, **request.query_params.dict()}
+        # A form body is a QueryDict: dict() takes each parameter's last value, not its list.
+        form = body.dict() if hasattr(body, "dict") else body
+        merged = {**form, **request.query_params.dict()}
         creds = params.credentials(request, body)
         conversion = grammar.from_legacy(merged, storing=storing)
         return convert(request, link, conversion, creds, public_url(request.path, merged))
