@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from conversions.models import Rendition
@@ -100,8 +101,11 @@ def test_racing_identical_requests_compute_once(app, photo, stored_keys):
     results = []
 
     def fetch():
-        response = Client().get(url)
-        results.append((response.status_code, response["ETag"]))
+        try:
+            response = Client().get(url)
+            results.append((response.status_code, response["ETag"]))
+        finally:
+            connection.close()  # this thread's own connection, or the test DB cannot be dropped
 
     threads = [threading.Thread(target=fetch) for _ in range(6)]
     for thread in threads:
