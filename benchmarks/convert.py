@@ -30,13 +30,11 @@ import json
 import logging
 import math
 import os
-import platform
 import pstats
 import random
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -45,19 +43,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from harness import BenchError, clean_environment, machine_lines, manage, stop_children
 
 # libvips reads this when it starts: one worker thread, like the Pillow contenders.
 os.environ["VIPS_CONCURRENCY"] = "1"
 
-import psutil  # noqa: E402
 import pyvips  # noqa: E402
 import requests  # noqa: E402
 from PIL import Image, ImageChops, features  # noqa: E402
 
-from tests.servers import CeleryWorker, OpenPickerServer  # noqa: E402
+from tests.servers import CeleryWorker, OpenPickerServer, log_tail  # noqa: E402
 
 WIDTH, HEIGHT = 4032, 3024
 BOX = 400  # resize=width:400,height:400,fit:clip
@@ -66,10 +61,6 @@ TARGET = (400, 300)
 FLOOR_SIZE = (WIDTH // 8, HEIGHT // 8)  # what a 1/8-scale JPEG decode gives: 504x378
 MIN_NAIVE_RATIO = 4.0
 MAX_FLOOR_RATIO = 1.25
-# Settings read from the environment (openpicker/settings.py) that must not leak in from the
-# caller's shell: the benchmark always runs on the embedded defaults it sets up itself.
-LEAKY_PREFIXES = ("OPENPICKER_", "AWS_")
-LEAKY_NAMES = ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
 TASK_DONE = re.compile(r"Task conversions\.render\[[^\]]+\] succeeded in ([0-9.]+)s")
 # --broker-poll: a settings module (in the temp dir) that sets the SQLite broker's polling
 # interval. kombu's SQLAlchemy transport passes every transport option on to create_engine,
@@ -80,10 +71,6 @@ from kombu.transport import sqlalchemy
 
 sqlalchemy.Transport.polling_interval = {poll!r}
 """
-
-
-class BenchError(Exception):
-    """A failed request, check or set-up step; the run stops and exits non-zero."""
 
 
 # --- The source image ------------------------------------------------------------------------
@@ -265,45 +252,6 @@ class Phase:
         return [f.seconds * 1000 for f in self.fetched]
 
 
-class BenchServer(OpenPickerServer):
-    """OpenPickerServer that does not leave gunicorn running if it fails to come up.
-
-    It also waits longer for the first answer, and through read time-outs: a worker's first
-    request (imports, the schema) can take more than 5 s on a busy machine.
-    """
-
-    def __init__(self, *args, **kwargs):
-        try:
-            super().__init__(*args, **kwargs)
-        except BaseException:
-            if hasattr(self, "process"):
-                print(tail(self.log_path, "server log"), file=sys.stderr)
-                self.stop()
-            elif hasattr(self, "workdir"):
-                shutil.rmtree(self.workdir, ignore_errors=True)
-            raise
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.process.returncode})")
-            try:
-                requests.get(self.url + "/api/schema/", timeout=10)
-                return
-            except requests.RequestException:
-                time.sleep(0.2)
-        raise RuntimeError("the server never answered")
-
-
-def tail(path: Path, what: str, size: int = 4000) -> str:
-    try:
-        text = path.read_bytes()[-size:].decode(errors="replace")
-    except OSError:
-        text = "(gone)"
-    return f"--- end of the {what} ---\n{text}"
-
-
 def fetch(session: requests.Session, url: str, deadline: float, *, decode: bool = False) -> Fetched:
     """GET until the rendition is there: a 202 (still rendering) is asked again after 1 s."""
     started = time.perf_counter()
@@ -392,23 +340,6 @@ def wait_for_worker(worker: CeleryWorker, timeout: float = 60) -> None:
     raise BenchError(f"the Celery worker was not ready after {timeout:.0f}s")
 
 
-def manage(env: dict[str, str], *args: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
-    if completed.returncode:
-        raise BenchError(
-            f"manage.py {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}"
-        )
-    return completed.stdout
-
-
 @dataclass
 class Http:
     phases: list[Phase] = field(default_factory=list)
@@ -424,7 +355,7 @@ def task_times(worker: CeleryWorker) -> list[float]:
 
 def http_benchmark(args: argparse.Namespace, env: dict[str, str], data: bytes) -> Http:
     result = Http()
-    server: BenchServer | None = None
+    server: OpenPickerServer | None = None
     worker: CeleryWorker | None = None
     deadline = time.monotonic() + args.time_cap
     try:
@@ -432,7 +363,7 @@ def http_benchmark(args: argparse.Namespace, env: dict[str, str], data: bytes) -
         manage(env, "migrate", "--noinput")
         apikey = json.loads(manage(env, "createapp", "bench").strip().splitlines()[-1])["apikey"]
         worker = CeleryWorker(env, queues="conversions", concurrency=args.celery_concurrency)
-        server = BenchServer(env, workers=args.workers, threads=args.server_threads)
+        server = OpenPickerServer(env, workers=args.workers, threads=args.server_threads)
         wait_for_worker(worker)
         poll = "as configured" if args.broker_poll is None else f"{args.broker_poll:g} s"
         result.setup = (
@@ -506,9 +437,9 @@ def http_benchmark(args: argparse.Namespace, env: dict[str, str], data: bytes) -
     except (BenchError, RuntimeError, requests.RequestException, OSError, KeyError) as error:
         result.failures.append(f"HTTP benchmark: {error}")
         if server is not None:
-            print(tail(server.log_path, "server log"), file=sys.stderr)
+            print(log_tail(server.log_path, "server log"), file=sys.stderr)
         if worker is not None:
-            print(tail(worker.log_path, "Celery worker log"), file=sys.stderr)
+            print(log_tail(worker.log_path, "Celery worker log"), file=sys.stderr)
     finally:
         if server is not None:
             server.stop()
@@ -518,29 +449,6 @@ def http_benchmark(args: argparse.Namespace, env: dict[str, str], data: bytes) -
 
 
 # --- Set-up, report, main --------------------------------------------------------------------
-
-
-def clean_environment() -> None:
-    """Drop settings from the caller's environment; the servers start from os.environ."""
-    for name in list(os.environ):
-        if name.startswith(LEAKY_PREFIXES) or name in LEAKY_NAMES:
-            del os.environ[name]
-
-
-def stop_children() -> None:
-    """Last resort: end any process this run started that is still alive (by its pid)."""
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        try:
-            child.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=10)
-    for child in alive:
-        try:
-            child.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 def setup_django(data_dir: Path) -> None:
@@ -555,7 +463,6 @@ def setup_django(data_dir: Path) -> None:
 
 
 def machine_info() -> list[str]:
-    memory = psutil.virtual_memory().total
     turbo = features.version("libjpeg_turbo") if features.check("libjpeg_turbo") else None
     try:
         binary = f"pyvips-binary {importlib.metadata.version('pyvips-binary')}"
@@ -564,8 +471,7 @@ def machine_info() -> list[str]:
     libvips = ".".join(str(pyvips.version(i)) for i in range(3))
     mode = "API" if pyvips.API_mode else "ABI"
     return [
-        f"machine: {os.cpu_count()} CPUs, {memory / 1024**3:.1f} GiB RAM, {platform.platform()}",
-        f"python:  {platform.python_implementation()} {platform.python_version()}",
+        *machine_lines(),
         f"Pillow:  {importlib.metadata.version('pillow')}, "
         + (f"libjpeg-turbo {turbo}" if turbo else "libjpeg (not turbo)"),
         f"pyvips:  {importlib.metadata.version('pyvips')} ({mode} mode), libvips {libvips} "

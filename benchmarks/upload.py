@@ -21,12 +21,10 @@ import base64
 import hashlib
 import json
 import os
-import platform
 import random
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,63 +32,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import psutil
+import requests
+from harness import BenchError, clean_environment, machine_lines, manage, stop_children
 
-import psutil  # noqa: E402
-import requests  # noqa: E402
-
-from tests.servers import MotoS3, OpenPickerServer  # noqa: E402
+from tests.servers import MotoS3, OpenPickerServer
 
 MB = 1_000_000
 MIB = 1024 * 1024
 CHUNK = MIB
 BUCKET = "openpicker-bench"
-LOAD_AT_START = os.getloadavg()
-# Settings read from the environment (openpicker/settings.py) that must not leak in from the
-# caller's shell: the benchmark always runs on the configuration it sets up itself.
-LEAKY_PREFIXES = ("OPENPICKER_", "AWS_")
-LEAKY_NAMES = ("DATABASE_URL", "CACHE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
-
-
-class BenchError(Exception):
-    """A failed request or check; the run stops and exits non-zero."""
-
-
-class BenchServer(OpenPickerServer):
-    """OpenPickerServer that does not leave gunicorn running if it fails to come up."""
-
-    def __init__(self, *args, **kwargs):
-        try:
-            super().__init__(*args, **kwargs)
-        except BaseException:
-            if hasattr(self, "process"):
-                self.log.flush()
-                tail = self.log_path.read_bytes()[-4000:].decode(errors="replace")
-                print(f"--- end of the server log ---\n{tail}", file=sys.stderr)
-                self.stop()
-            elif hasattr(self, "workdir"):
-                shutil.rmtree(self.workdir, ignore_errors=True)
-            raise
-
-
-class BenchS3(MotoS3):
-    """MotoS3 that does not leave moto running if it fails to come up; drops its log."""
-
-    def __init__(self):
-        try:
-            super().__init__()
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        if hasattr(self, "process"):
-            super().stop()
-        if hasattr(self, "log"):
-            self.log.close()
-            Path(self.log.name).unlink(missing_ok=True)
 
 
 def parse_size(text: str) -> int:
@@ -599,62 +550,13 @@ def sync() -> None:
         os.sync()
 
 
-def clean_environment() -> None:
-    """Drop settings from the caller's environment; OpenPickerServer starts from os.environ."""
-    for name in list(os.environ):
-        if name.startswith(LEAKY_PREFIXES) or name in LEAKY_NAMES:
-            del os.environ[name]
-
-
-def stop_children() -> None:
-    """Last resort: end any process this run started that is still alive (by its pid)."""
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        try:
-            child.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=10)
-    for child in alive:
-        try:
-            child.kill()
-        except psutil.NoSuchProcess:
-            pass
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    completed = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode:
-        raise BenchError(
-            f"manage.py {' '.join(args)} failed:\n{completed.stdout}{completed.stderr}"
-        )
-    return completed.stdout
-
-
-def machine_info() -> list[str]:
-    memory = psutil.virtual_memory().total
-    return [
-        f"machine: {os.cpu_count()} CPUs, {memory / 1024**3:.1f} GiB RAM, {platform.platform()}",
-        f"python:  {platform.python_implementation()} {platform.python_version()}",
-        f"load:    {LOAD_AT_START[0]:.2f} before the run, {os.getloadavg()[0]:.2f} after "
-        "(1-minute average; other work on the machine skews the figures)",
-    ]
-
-
 def report(bench: Bench, setup: str) -> bool:
     args = bench.args
     baseline = next(r for r in bench.results if r.phase.startswith("plain copy"))
     limit = args.rss_limit
     print()
     print(f"OpenPicker upload benchmark, {human(args.size)} ({args.size:,} bytes)")
-    for line in machine_info():
+    for line in machine_lines():
         print(line)
     print(setup)
     print(
@@ -756,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
 
     clean_environment()
     workdir = Path(tempfile.mkdtemp(prefix="openpicker-bench-", dir=args.tmpdir))
-    moto: BenchS3 | None = None
+    moto: MotoS3 | None = None
     bench: Bench | None = None
     ok = False
     try:
@@ -767,7 +669,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         storage = "filesystem (data dir)"
         if args.s3:
-            moto = BenchS3()
+            moto = MotoS3()
             moto.create_bucket(BUCKET)
             env.update(
                 OPENPICKER_STORAGE="s3",
@@ -797,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         bench.apikey = json.loads(manage(env, "createapp", "bench").strip().splitlines()[-1])[
             "apikey"
         ]
-        bench.server = BenchServer(env, workers=args.workers, threads=args.threads)
+        bench.server = OpenPickerServer(env, workers=args.workers, threads=args.threads)
         bench.sampler = RssSampler(bench.server.process.pid)
         # Warm up the workers (imports, first DB connection) before measuring; a new
         # connection each time, so that not only one worker gets them.

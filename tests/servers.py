@@ -60,7 +60,11 @@ class MotoS3:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        wait_for_port(self.port, self.process)
+        try:
+            wait_for_port(self.port, self.process)
+        except BaseException:
+            self.stop()
+            raise
 
     def create_bucket(self, name: str) -> None:
         import boto3
@@ -76,6 +80,17 @@ class MotoS3:
 
     def stop(self) -> None:
         stop(self.process)
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+def log_tail(path: Path, what: str, size: int = 4000) -> str:
+    """The end of a process's log, for error messages."""
+    try:
+        text = path.read_bytes()[-size:].decode(errors="replace")
+    except OSError:
+        text = "(gone)"
+    return f"--- end of the {what} ---\n{text}"
 
 
 def self_signed_cert(
@@ -158,16 +173,25 @@ class OpenPickerServer:
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
-        wait_for_port(self.port, self.process)
-        self._wait_ready()
+        try:
+            wait_for_port(self.port, self.process)
+            self._wait_ready()
+        except BaseException as exc:
+            self.log.flush()
+            message = log_tail(self.log_path, "server log")
+            self.stop()
+            raise RuntimeError(f"OpenPicker did not come up\n{message}") from exc
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
+    def _wait_ready(self, timeout: float = 90) -> None:
+        """Wait for the first answer: a worker's first request (imports) can take seconds."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
             try:
-                requests.get(self.url + "/api/schema/", timeout=5, verify=str(self.cert or True))
+                requests.get(self.url + "/api/schema/", timeout=10, verify=str(self.cert or True))
                 return
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         raise RuntimeError("server never answered")
 
