@@ -24,26 +24,7 @@ from picker.models import FileLink
 CREDENTIAL_PARAMS = {"key", "apikey", "policy", "signature"}
 LEGACY_QUERY = [
     OpenApiParameter(name, str)
-    for name in (
-        "w",
-        "h",
-        "width",
-        "height",
-        "fit",
-        "align",
-        "crop",
-        "crop_first",
-        "rotate",
-        "format",
-        "quality",
-        "storeLocation",
-        "storePath",
-        "storeContainer",
-        "storeAccess",
-        "key",
-        "policy",
-        "signature",
-    )
+    for name in (*sorted(grammar.LEGACY_OPS), *grammar.LEGACY_STORE, "key", "policy", "signature")
 ]
 
 
