@@ -1,8 +1,5 @@
 """Where conversions get their bytes and what they refuse: symlinks, bombs, grammar equivalence."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from conversions import renditions
@@ -13,35 +10,21 @@ from picker.models import FileLink
 from tests.conftest import body
 from tests.conversions.conftest import image_bytes, open_image
 from tests.conversions.images import bomb_png
+from tests.servers import Origin
 
 JPEG = image_bytes((640, 480))
 
 
 @pytest.fixture
 def origin():
-    hits = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(len(JPEG)))
-            self.end_headers()
-            self.wfile.write(JPEG)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], hits
-    server.shutdown()
+    server = Origin(JPEG, "image/jpeg")
+    yield server
+    server.stop()
 
 
 @pytest.mark.django_db
 def test_a_symlink_is_converted_through_the_outbound_guard(app, origin, settings):
-    port, hits = origin
+    port, hits = origin.port, origin.hits
     link = FileLink.objects.create(
         app=app,
         kind=FileLink.Kind.SYMLINK,

@@ -1,56 +1,22 @@
 """Store from URL (form url=, /process) through the outbound guard, against real servers."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from picker.models import FileLink
 from tests.conftest import body
+from tests.servers import Origin
 
 pytestmark = pytest.mark.django_db
 PAYLOAD = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 
 
-class Origin:
-    """A real HTTP server on 127.0.0.1 that counts hits and can redirect."""
-
-    def __init__(self, redirect_to: str | None = None):
-        self.hits = 0
-        origin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                origin.hits += 1
-                if origin.redirect_to:
-                    self.send_response(302)
-                    self.send_header("Location", origin.redirect_to)
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "image/png")
-                self.send_header("Content-Length", str(len(PAYLOAD)))
-                self.end_headers()
-                self.wfile.write(PAYLOAD)
-
-            def log_message(self, *args):
-                pass
-
-        self.redirect_to = redirect_to
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, host="127.0.0.1", path="/pics/photo.png"):
-        return f"http://{host}:{self.port}{path}"
-
-
 @pytest.fixture
 def origin():
-    server = Origin()
+    server = Origin(PAYLOAD, "image/png")
     yield server
-    server.server.shutdown()
+    server.stop()
 
 
 def store_url(client, app, url):
@@ -63,7 +29,7 @@ def test_loopback_is_refused_without_the_allow_list(client, app, origin, stored_
     assert response.status_code == 400
     assert response.json()["error"] == "url_refused"
     assert "127.0.0.1" in response.json()["detail"]
-    assert origin.hits == 0
+    assert origin.hits == []
     assert stored_keys() == before and not FileLink.objects.exists()
 
 
@@ -76,7 +42,7 @@ def test_allow_list_opens_exactly_that_host_and_port(client, app, origin, settin
     assert blob["client"] == "URL"
     assert body(client.get(f"/api/file/{blob['handle']}")) == PAYLOAD
     assert FileLink.objects.get(handle=blob["handle"]).source_url == origin.url()
-    hits = origin.hits
+    hits = list(origin.hits)
     for spelling in (
         "localhost",
         "2130706433",
@@ -105,7 +71,7 @@ def test_redirects_to_private_addresses_are_refused(client, app, settings, targe
     redirector = Origin(redirect_to=target)
     settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{redirector.port}"]
     response = store_url(client, app, redirector.url())
-    redirector.server.shutdown()
+    redirector.stop()
     assert response.status_code == 400
     assert response.json()["error"] == "url_refused"
     assert "redirect" in response.json()["detail"]
@@ -116,9 +82,9 @@ def test_redirect_to_an_unlisted_loopback_server_never_reaches_it(client, app, o
     redirector = Origin(redirect_to=origin.url(host="2130706433"))
     settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{redirector.port}"]
     response = store_url(client, app, redirector.url())
-    redirector.server.shutdown()
+    redirector.stop()
     assert response.status_code == 400 and response.json()["error"] == "url_refused"
-    assert origin.hits == 0
+    assert origin.hits == []
 
 
 def test_non_http_schemes_are_refused(client, app):
@@ -171,7 +137,7 @@ def test_policy_url_regex(client, make_app, origin, settings):
     )
     response = client.post(f"/api/store/S3?{query}", {"url": origin.url()})
     assert response.status_code == 403 and response.json()["error"] == "policy_url"
-    assert origin.hits == 0
+    assert origin.hits == []
 
 
 def test_a_symlink_is_fetched_through_the_guard_on_read(client, app, origin, settings):
@@ -186,7 +152,7 @@ def test_a_symlink_is_fetched_through_the_guard_on_read(client, app, origin, set
     )
     refused = client.get(f"/api/file/{link.handle}")
     assert refused.status_code == 400 and refused.json()["error"] == "url_refused"
-    assert origin.hits == 0
+    assert origin.hits == []
     settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{origin.port}"]
     response = client.get(f"/api/file/{link.handle}")
     assert response.status_code == 200

@@ -23,71 +23,22 @@ class Command(BaseCommand):
 
     def handle(self, *args, bind, web_workers, no_celery, **options):
         python = sys.executable
+        celery = [python, "-m", "celery", "-A", "openpicker"]
         commands = {
-            "web": [
-                python,
-                "-m",
-                "gunicorn",
-                "openpicker.wsgi:application",
-                "--bind",
-                bind,
-                "--workers",
-                str(web_workers),
-                "--threads",
-                "4",
-                "--timeout",
-                "300",
-                "--access-logfile",
-                "-",
-            ],
-        }
+            "web": [python, "-m", "gunicorn", "openpicker.wsgi:application", "--bind", bind,
+                    "--workers", str(web_workers), "--threads", "4", "--timeout", "300",
+                    "--access-logfile", "-"],
+        }  # fmt: skip
         if not no_celery:
-            commands["worker"] = [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "openpicker",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--queues",
-                "celery",
-                "--hostname",
-                "default@%h",
-            ]
+            commands["worker"] = [*celery, "worker", "--loglevel", "INFO", "--queues", "celery",
+                                  "--concurrency", "2", "--hostname", "default@%h"]  # fmt: skip
             # Conversions are CPU-bound: their own pool, one process per core, so the web
             # workers and the other tasks stay responsive.
-            commands["conversions"] = [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "openpicker",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--queues",
-                "conversions",
-                "--concurrency",
-                str(os.cpu_count() or 1),
-                "--hostname",
-                "conversions@%h",
-            ]
-            commands["beat"] = [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "openpicker",
-                "beat",
-                "--loglevel",
-                "INFO",
-                "--schedule",
-                settings.CELERY_BEAT_SCHEDULE_FILENAME,
-            ]
+            commands["conversions"] = [*celery, "worker", "--loglevel", "INFO", "--queues",
+                                       "conversions", "--concurrency", str(os.cpu_count() or 1),
+                                       "--hostname", "conversions@%h"]  # fmt: skip
+            commands["beat"] = [*celery, "beat", "--loglevel", "INFO", "--schedule",
+                                settings.CELERY_BEAT_SCHEDULE_FILENAME]  # fmt: skip
         children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}
         self.stdout.write(f"OpenPicker at http://{bind} ({', '.join(children)} running)")
         stopping = False
