@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 import struct
 import zlib
 
@@ -124,7 +125,9 @@ def bomb_png(width: int, height: int, *, rows: int | None = None) -> bytes:
     )
 
 
+@lru_cache(maxsize=1)
 def srgb_profile() -> bytes:
+    """One sRGB profile per run: a new one carries a new creation time, so bytes differ."""
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
