@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from functools import lru_cache
 import struct
 import zlib
+from functools import lru_cache
 
 from PIL import Image, ImageCms
 
