@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from PIL import Image, UnidentifiedImageError
 
 from picker import storage
 from picker.models import FileLink
+from picker.streams import seekable
 
 DEFAULT_METADATA = (
     "size",
@@ -83,9 +86,12 @@ def _location_name(link: FileLink) -> str:
     return storage.location_of(link).location_name
 
 
-def _open_image(link: FileLink):
+@contextmanager
+def _open_image(link: FileLink) -> Iterator[Image.Image]:
+    """The stored image, opened from the first bytes read (Pillow reads the header only)."""
     reader = storage.ChainReader([storage.read_range(storage.location_of(link), link.key)])
-    return Image.open(_ReadOnly(reader))
+    with seekable(reader) as fp, Image.open(fp) as image:
+        yield image
 
 
 def _measure(link: FileLink) -> None:
@@ -143,48 +149,3 @@ def _digest(link: FileLink, name: str) -> str | None:
     for chunk in storage.read_range(storage.location_of(link), link.key):
         digest.update(chunk)
     return digest.hexdigest()
-
-
-class _ReadOnly:
-    """A forward-only file for Pillow's header parser, buffering what it has read so far."""
-
-    def __init__(self, reader):
-        self._reader = reader
-        self._buffer = bytearray()
-        self._pos = 0
-
-    def read(self, n: int = -1) -> bytes:
-        want = (1 << 62) if n is None or n < 0 else n
-        while len(self._buffer) - self._pos < want:
-            chunk = self._reader.read(1 << 16)
-            if not chunk:
-                break
-            self._buffer += chunk
-            if len(self._buffer) > 64 * 1024 * 1024:
-                raise ValueError("image header is too far into the file")
-        data = bytes(self._buffer[self._pos : self._pos + want])
-        self._pos += len(data)
-        return data
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        if whence == 1:
-            offset += self._pos
-        elif whence == 2:
-            self.read()
-            offset += len(self._buffer)
-        self._pos = max(0, offset)
-        return self._pos
-
-    def tell(self) -> int:
-        return self._pos
-
-    def readline(self, limit: int = -1) -> bytes:
-        out = bytearray()
-        while limit < 0 or len(out) < limit:
-            byte = self.read(1)
-            if not byte:
-                break
-            out += byte
-            if byte == b"\n":
-                break
-        return bytes(out)

@@ -10,12 +10,16 @@ import base64
 import binascii
 import hashlib
 import io
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
 
 from picker.errors import BadRequest, TooLarge
 
 CHUNK = 1024 * 1024
 SNIFF_BYTES = 8192
+SPOOL_MEMORY = 16 * 1024 * 1024
 
 ReadFn = Callable[[int], bytes]
 
@@ -34,7 +38,6 @@ class HashingReader(io.RawIOBase):
         self.size = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
-        self.content_type: str | None = None
 
     def readable(self) -> bool:
         return True
@@ -124,3 +127,74 @@ def read_head(read_fn: ReadFn, size: int = SNIFF_BYTES) -> bytes:
         parts.append(data)
         got += len(data)
     return b"".join(parts)
+
+
+@contextmanager
+def seekable(source: BinaryIO) -> Iterator[BinaryIO]:
+    """`source` itself when it can seek from its start, else a lazily spooled copy of it."""
+    try:
+        usable = source.seekable() and source.tell() == 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        yield source
+        return
+    with SeekableSpool(source) as spool:
+        yield spool  # type: ignore[misc]
+
+
+class SeekableSpool(io.RawIOBase):
+    """A seekable view of a forward-only stream, copied to a spooled file only as far as read.
+
+    Pillow seeks while it identifies and decodes; spooling lazily means a large file that is not
+    an image is refused after its first bytes, not after all of it has been downloaded.
+    """
+
+    def __init__(self, source: BinaryIO) -> None:
+        super().__init__()
+        self._source = source
+        self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY)
+        self._length = 0
+        self._position = 0
+        self._exhausted = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            self._fill(None)
+            offset += self._length
+        elif whence == io.SEEK_CUR:
+            offset += self._position
+        if offset < 0:
+            raise ValueError("negative seek position")
+        self._position = offset
+        return offset
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        self._fill(self._position + len(buffer))
+        self._file.seek(self._position)
+        count = self._file.readinto(buffer)
+        self._position += count
+        return count
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+    def _fill(self, end: int | None) -> None:
+        self._file.seek(self._length)
+        while not self._exhausted and (end is None or self._length < end):
+            chunk = self._source.read(CHUNK)
+            if not chunk:
+                self._exhausted = True
+            else:
+                self._file.write(chunk)
+                self._length += len(chunk)
