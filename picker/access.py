@@ -81,12 +81,12 @@ def filelink_for(handle: str) -> FileLink:
 def authorize(
     app: App,
     creds: Credentials,
-    call: str,
+    call: str | tuple[str, ...],
     *,
     handle: str | None = None,
     owner_only: bool = False,
 ) -> policies.Policy | None:
-    """Allow `call` for `app` or raise; return the verified policy, if one was given.
+    """Allow `call` (or any one of several) for `app` or raise; return the verified policy.
 
     - Basic `app:SECRET` of this app: everything.
     - A policy: verified with this app's secret, then checked for call and handle.
@@ -101,7 +101,7 @@ def authorize(
         raise Forbidden("this API key does not own the file", code="wrong_apikey")
     if creds.has_policy:
         policy = policies.verify(creds.policy or "", creds.signature or "", app.secret)
-        policy.allows_call(call)
+        policy.allows_any(call if isinstance(call, tuple) else (call,))
         policy.allows_handle(handle)
         return policy
     if app.security_required:

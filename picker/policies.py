@@ -81,6 +81,17 @@ class Policy:
                 code="policy_call",
             )
 
+    def allows_any(self, calls: tuple[str, ...]) -> None:
+        """At least one of `calls` is allowed (the first refusal is raised otherwise)."""
+        refusal = None
+        for call in calls:
+            try:
+                self.allows_call(call)
+                return
+            except PolicyError as error:
+                refusal = refusal or error
+        raise refusal
+
     def allows_handle(self, handle: str | None) -> None:
         if self.handle is not None and self.handle != handle:
             raise PolicyError("policy is for another handle", code="policy_handle")

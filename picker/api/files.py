@@ -134,11 +134,16 @@ class FileView(APIView):
     def post(self, request, handle: str):
         link = access.filelink_for(handle)
         creds = params.credentials(request)
+        # Authorize before the body is read (a multipart body is parsed whole); which of the two
+        # calls it is shows only once the body says whether it is bytes or a URL.
+        policy = access.authorize(
+            link.app, creds, ("write", "writeUrl"), handle=link.handle, owner_only=True
+        )
         body = upload_body(
             request._request, base64decode=params.flag(request.query_params.get("base64decode"))
         )
-        call = "writeUrl" if body.url is not None else "write"
-        policy = access.authorize(link.app, creds, call, handle=link.handle)
+        if policy is not None:
+            policy.allows_call("writeUrl" if body.url is not None else "write")
         link = store_body(link.app, body, files.StoreOptions(), policy, link=link)
         return Response(store_blob(link))
 

@@ -174,3 +174,12 @@ def test_unknown_route_is_json_404(client):
     response = client.get("/no/such/thing")
     assert response.status_code == 404
     assert response.json() == {"error": "not_found", "detail": "nothing here"}
+
+
+def test_overwrite_needs_the_api_key(client, blob):
+    response = client.post(
+        f"/api/file/{blob['handle']}", data=b"anyone", content_type="application/octet-stream"
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "apikey_required"
+    assert body(client.get(f"/api/file/{blob['handle']}")) == DATA
