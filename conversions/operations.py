@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields
+from typing import ClassVar
 
 from picker.errors import BadRequest
 
@@ -89,6 +90,14 @@ def parse_align(task: str, value) -> tuple[str, str]:
 @dataclass(frozen=True)
 class Operation:
     name = ""
+    # Parameters a task without values of its own accepts (and ignores).
+    ignored: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def build(cls, params: dict) -> Operation:
+        """A task that takes no values (flip, flop, compress, no_metadata)."""
+        _unknown(cls.name, params, set(cls.ignored))
+        return cls()
 
     def spec(self) -> str:
         values = []
@@ -177,22 +186,12 @@ class Flip(Operation):
 
     name = "flip"
 
-    @classmethod
-    def build(cls, params: dict) -> Flip:
-        _unknown("flip", params, set())
-        return cls()
-
 
 @dataclass(frozen=True)
 class Flop(Operation):
     """Mirror left to right."""
 
     name = "flop"
-
-    @classmethod
-    def build(cls, params: dict) -> Flop:
-        _unknown("flop", params, set())
-        return cls()
 
 
 @dataclass(frozen=True)
@@ -245,11 +244,7 @@ class Compress(Operation):
     """Optimise the encoding (Filestack's bare `compress` task)."""
 
     name = "compress"
-
-    @classmethod
-    def build(cls, params: dict) -> Compress:
-        _unknown("compress", params, {"metadata"})
-        return cls()
+    ignored = frozenset({"metadata"})
 
 
 @dataclass(frozen=True)
@@ -257,11 +252,6 @@ class NoMetadata(Operation):
     """Drop EXIF, XMP and comments (the ICC profile is kept: it is colour, not metadata)."""
 
     name = "no_metadata"
-
-    @classmethod
-    def build(cls, params: dict) -> NoMetadata:
-        _unknown("no_metadata", params, set())
-        return cls()
 
 
 IMAGE_OPERATIONS: dict[str, type[Operation]] = {

@@ -28,12 +28,9 @@ EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "im
 POLL_SECONDS = 0.05
 
 
-def wait_seconds() -> float:
-    return float(getattr(settings, "OPENPICKER_CONVERT_WAIT", 20))
-
-
 def stale_after() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "OPENPICKER_CONVERT_STALE", 300)))
+    """A pending rendition older than this lost its worker (or its message) and is requeued."""
+    return timedelta(seconds=settings.OPENPICKER_CONVERT_STALE)
 
 
 def cache_location() -> storage.Location:
@@ -75,7 +72,7 @@ def request_rendition(
         # The worker that took it died (or the broker lost it): queue it again.
         Rendition.objects.filter(pk=rendition.pk).update(queued_at=timezone.now())
         render_rendition.delay(rendition.pk)
-    deadline = time.monotonic() + (wait_seconds() if timeout is None else timeout)
+    deadline = time.monotonic() + (settings.OPENPICKER_CONVERT_WAIT if timeout is None else timeout)
     while rendition.status == Rendition.Status.PENDING:
         if time.monotonic() >= deadline:
             return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,8 +37,6 @@ def generated_once(path: Path, make: callable) -> str:
             value = path.read_text().strip()
             if value:
                 return value
-            import time
-
             time.sleep(0.01)
         raise RuntimeError(f"{path} exists but stays empty") from None
     value = make()

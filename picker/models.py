@@ -123,7 +123,7 @@ class MultipartUpload(models.Model):
     filename = models.CharField(max_length=255)
     mimetype = models.CharField(max_length=255, blank=True)
     size = models.BigIntegerField()
-    key = models.TextField()
+    path = models.TextField(blank=True, help_text="the store path asked for at start")
     container = models.CharField(max_length=255, blank=True)
     access = models.CharField(max_length=10, default="private")
     storage_target = models.ForeignKey(StorageTarget, null=True, on_delete=models.CASCADE)

@@ -42,7 +42,7 @@ def start(
         filename=filename,
         mimetype=options.mimetype or "",
         size=size,
-        key=options.path or "",
+        path=options.path or "",
         container=location.container,
         access=options.access,
         storage_target=location.target,
@@ -147,7 +147,7 @@ def complete(
     location = _location(upload)
     options.filename = upload.filename
     options.mimetype = options.mimetype or upload.mimetype
-    options.path = upload.key or None
+    options.path = upload.path or None
     options.container = upload.container or None
     options.access = upload.access
     chain = storage.ChainReader(storage.read_range(location, part.staging_key) for part in ordered)

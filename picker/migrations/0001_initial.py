@@ -143,7 +143,10 @@ class Migration(migrations.Migration):
                 ("filename", models.CharField(max_length=255)),
                 ("mimetype", models.CharField(blank=True, max_length=255)),
                 ("size", models.BigIntegerField()),
-                ("key", models.TextField()),
+                (
+                    "path",
+                    models.TextField(blank=True, help_text="the store path asked for at start"),
+                ),
                 ("container", models.CharField(blank=True, max_length=255)),
                 ("access", models.CharField(default="private", max_length=10)),
                 ("max_size", models.BigIntegerField(null=True)),

@@ -161,7 +161,7 @@ class FuzzWorld:
             app=self.app,
             filename="parts.bin",
             size=len(PART_BYTES),
-            key="",
+            path="",
             container=location.container,
         )
         MultipartPart.objects.create(
