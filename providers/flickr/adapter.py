@@ -1,0 +1,102 @@
+"""Pure functions from Flickr JSON replies to picker items; no HTTP here."""
+
+from providers.errors import ProviderAuthError, ProviderError
+
+BASE58 = "123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+# Flickr codes that mean "the tokens are no good": reconnect.
+AUTH_CODES = {95, 96, 97, 98, 99, 100}
+
+
+def check(reply: dict) -> dict:
+    """Return a reply with stat ok; raise on Flickr's stat:fail (sent with HTTP 200)."""
+    if reply.get("stat") == "ok":
+        return reply
+    code = int(reply.get("code") or 0)
+    message = str(reply.get("message") or "Flickr call failed")
+    error = ProviderAuthError if code in AUTH_CODES else ProviderError
+    raise error(f"Flickr error {code}: {message}", code=error.code)
+
+
+def base58(number: int | str) -> str:
+    """flic.kr short id of a photo id."""
+    number, out = int(number), ""
+    while number:
+        number, rest = divmod(number, 58)
+        out = BASE58[rest] + out
+    return out or BASE58[0]
+
+
+def short_url(photo_id) -> str:
+    return f"https://flic.kr/p/{base58(photo_id)}"
+
+
+def page_url(owner: str, photo_id) -> str:
+    return f"https://www.flickr.com/photos/{owner}/{photo_id}/"
+
+
+def _text(value) -> str:
+    """Flickr text nodes come as {"_content": ...} or plain strings."""
+    if isinstance(value, dict):
+        return str(value.get("_content", ""))
+    return "" if value is None else str(value)
+
+
+def _int(value) -> int | None:
+    """Flickr numbers come as ints or strings."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def photo_item(photo: dict, folder: str = "") -> dict:
+    """One photo of a list reply (people.getPhotos / photosets.getPhotos) as a picker item."""
+    extension = photo.get("originalformat") or "jpg"
+    title = _text(photo.get("title")) or str(photo["id"])
+    name = title if title.lower().endswith(f".{extension}") else f"{title}.{extension}"
+    thumbnail = (
+        photo.get("url_q") or photo.get("url_sq") or photo.get("url_t") or photo.get("url_m")
+    )
+    if not thumbnail and photo.get("server") and photo.get("secret"):
+        thumbnail = (
+            f"https://live.staticflickr.com/{photo['server']}/{photo['id']}_{photo['secret']}_q.jpg"
+        )
+    media = photo.get("media") or "photo"
+    return {
+        "name": name,
+        "path": f"{folder.rstrip('/')}/{photo['id']}" if folder else f"/{photo['id']}",
+        "mimetype": "video/mp4"
+        if media == "video"
+        else f"image/{'jpeg' if extension == 'jpg' else extension}",
+        "thumbnail": thumbnail,
+        "size": None,
+        "folder": False,
+        "link": short_url(photo["id"]),
+    }
+
+
+def photos_page(reply: dict, folder: str = "") -> dict:
+    """A list reply's items plus paging: {"contents", "page", "pages", "total"}."""
+    check(reply)
+    body = reply.get("photos") or reply.get("photoset") or {}
+    page, pages = _int(body.get("page")) or 1, _int(body.get("pages")) or 0
+    return {
+        "contents": [photo_item(photo, folder) for photo in body.get("photo", [])],
+        "page": page,
+        "pages": pages,
+        "total": _int(body.get("total")) or 0,
+        "next": page + 1 if page < pages else None,
+    }
+
+
+def original_size(reply: dict) -> dict | None:
+    """The Original (else largest) entry of photos.getSizes, with width/height as ints."""
+    check(reply)
+    sizes = reply.get("sizes", {}).get("size", [])
+    if not sizes:
+        return None
+    chosen = next((s for s in sizes if s.get("label") == "Original"), None)
+    chosen = chosen or max(
+        sizes, key=lambda s: (_int(s.get("width")) or 0) * (_int(s.get("height")) or 0)
+    )
+    return {**chosen, "width": _int(chosen.get("width")), "height": _int(chosen.get("height"))}
