@@ -195,3 +195,44 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("OPENPICKER_LOG_LEVEL", "INFO")},
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Flickr (providers.flickr): instance-wide default OAuth app and service bases. With the
+# sandbox on, they point at the fake Flickr under /sandbox/flickr and its fixed keys, and the
+# sandbox's host is exempt from the outbound private-address refusal.
+OPENPICKER_SANDBOX_FLICKR_BASE = f"{OPENPICKER_BASE_URL}/sandbox/flickr"
+_flickr_defaults = (
+    {
+        "KEY": "sandbox-flickr-key",
+        "SECRET": "sandbox-flickr-secret",
+        "WWW_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
+        "API_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
+        "UPLOAD_BASE": f"{OPENPICKER_SANDBOX_FLICKR_BASE}/up",
+    }
+    if OPENPICKER_SANDBOX
+    else {
+        "KEY": "",
+        "SECRET": "",
+        "WWW_BASE": "https://www.flickr.com",
+        "API_BASE": "https://api.flickr.com",
+        "UPLOAD_BASE": "https://up.flickr.com",
+    }
+)
+OPENPICKER_FLICKR_KEY = os.environ.get("OPENPICKER_FLICKR_KEY", _flickr_defaults["KEY"])
+OPENPICKER_FLICKR_SECRET = os.environ.get("OPENPICKER_FLICKR_SECRET", _flickr_defaults["SECRET"])
+OPENPICKER_FLICKR_WWW_BASE = os.environ.get(
+    "OPENPICKER_FLICKR_WWW_BASE", _flickr_defaults["WWW_BASE"]
+).rstrip("/")
+OPENPICKER_FLICKR_API_BASE = os.environ.get(
+    "OPENPICKER_FLICKR_API_BASE", _flickr_defaults["API_BASE"]
+).rstrip("/")
+OPENPICKER_FLICKR_UPLOAD_BASE = os.environ.get(
+    "OPENPICKER_FLICKR_UPLOAD_BASE", _flickr_defaults["UPLOAD_BASE"]
+).rstrip("/")
+# At most this many Flickr API calls per hour per API key (Flickr's documented limit is 3,600).
+OPENPICKER_FLICKR_CALLS_PER_HOUR = int(os.environ.get("OPENPICKER_FLICKR_CALLS_PER_HOUR", 3600))
+if OPENPICKER_SANDBOX:
+    from urllib.parse import urlsplit as _urlsplit
+
+    _sandbox_host = _urlsplit(OPENPICKER_BASE_URL).netloc
+    if _sandbox_host not in OPENPICKER_OUTBOUND_ALLOW:
+        OPENPICKER_OUTBOUND_ALLOW = [*OPENPICKER_OUTBOUND_ALLOW, _sandbox_host]
