@@ -202,8 +202,8 @@ LOGGING = {
 OPENPICKER_SANDBOX_FLICKR_BASE = f"{OPENPICKER_BASE_URL}/sandbox/flickr"
 _flickr_defaults = (
     {
-        "KEY": "sandbox-flickr-key",
-        "SECRET": "sandbox-flickr-secret",
+        "KEY": "5a9d0e6b2f3c4d1e8f7a6b5c4d3e2f1a",
+        "SECRET": "0f1e2d3c4b5a6978",
         "WWW_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
         "API_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
         "UPLOAD_BASE": f"{OPENPICKER_SANDBOX_FLICKR_BASE}/up",
@@ -236,3 +236,6 @@ if OPENPICKER_SANDBOX:
     _sandbox_host = _urlsplit(OPENPICKER_BASE_URL).netloc
     if _sandbox_host not in OPENPICKER_OUTBOUND_ALLOW:
         OPENPICKER_OUTBOUND_ALLOW = [*OPENPICKER_OUTBOUND_ALLOW, _sandbox_host]
+# The fake providers' state tables exist everywhere (migrations do not depend on the
+# environment); their routes are mounted only with OPENPICKER_SANDBOX=1 (openpicker/urls.py).
+INSTALLED_APPS = [*INSTALLED_APPS, "providers.sandbox"]

@@ -1,5 +1,6 @@
 """Top-level routes; every error page is JSON (picker.api.errors)."""
 
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
@@ -8,6 +9,8 @@ urlpatterns = [
     path("", include("conversions.urls")),
     path("", include("picker.api.urls")),
 ]
+if settings.OPENPICKER_SANDBOX:
+    urlpatterns.append(path("sandbox/flickr/", include("providers.sandbox.flickr.urls")))
 
 handler400 = "picker.api.errors.bad_request"
 handler403 = "picker.api.errors.permission_denied"

@@ -1,0 +1,27 @@
+"""Provider test fixtures: OpenPicker with the fake providers mounted, over real HTTP."""
+
+import pytest
+
+from tests.conftest import server_env
+from tests.servers import OpenPickerServer
+
+
+@pytest.fixture(scope="session")
+def sandbox_api(django_db_setup, django_db_blocker):
+    """OpenPicker under gunicorn with OPENPICKER_SANDBOX=1, on the test database."""
+    with django_db_blocker.unblock():
+        server = OpenPickerServer(server_env(OPENPICKER_SANDBOX="1"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def flickr_sandbox(sandbox_api, settings):
+    """Point this process's Flickr settings at the sandbox server's fake Flickr."""
+    base = f"{sandbox_api.url}/sandbox/flickr"
+    settings.OPENPICKER_FLICKR_KEY = "5a9d0e6b2f3c4d1e8f7a6b5c4d3e2f1a"
+    settings.OPENPICKER_FLICKR_SECRET = "0f1e2d3c4b5a6978"  # noqa: S105 - the sandbox's fixed key
+    settings.OPENPICKER_FLICKR_WWW_BASE = base
+    settings.OPENPICKER_FLICKR_API_BASE = base
+    settings.OPENPICKER_FLICKR_UPLOAD_BASE = f"{base}/up"
+    return base
