@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("conversions.urls")),
     path("", include("picker.api.urls")),
+    path("", include("providers.urls")),
 ]
 if settings.OPENPICKER_SANDBOX:
     urlpatterns.append(path("sandbox/flickr/", include("providers.sandbox.flickr.urls")))
