@@ -76,3 +76,19 @@ class PendingAuthorization(models.Model):
 
     def __str__(self):
         return f"pending {self.provider} authorization"
+
+
+class CallBudget(models.Model):
+    """Calls spent per API key (digest) and hour window, when the cache is not Redis."""
+
+    key_digest = models.CharField(max_length=64)
+    window = models.BigIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key_digest", "window"], name="one_budget_per_window")
+        ]
+
+    def __str__(self):
+        return f"{self.count} calls in window {self.window}"

@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1, OAuth1Session
 from urllib3.util.retry import Retry
 
+from providers import limits
 from providers.errors import ProviderError
 from providers.flickr.adapter import check
 
@@ -92,6 +93,7 @@ class FlickrClient:
     def call(self, method: str, **params) -> dict:
         """One /services/rest call (JSON); stat:fail (sent with HTTP 200) raises."""
         query = {"method": method, "format": "json", "nojsoncallback": "1", **params}
+        limits.spend("flickr", self.key, settings.OPENPICKER_FLICKR_CALLS_PER_HOUR)
         try:
             with self.session() as session:
                 response = session.get(f"{self.api}/services/rest", params=query, timeout=TIMEOUT)
