@@ -20,9 +20,9 @@ from django.utils import timezone
 from conversions.grammar import Conversion
 from conversions.models import Rendition
 from picker import events, files, storage
-from picker.api.responses import Stored
 from picker.errors import PickerError
 from picker.models import FileLink
+from picker.storage import Stored
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"}
 POLL_SECONDS = 0.05

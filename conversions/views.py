@@ -12,14 +12,13 @@ from rest_framework.views import APIView
 
 from conversions import grammar, renditions
 from conversions.grammar import Conversion
-from picker import access, cdn, files
+from picker import access, cdn, files, params
 from picker.access import Credentials
-from picker.api import params
-from picker.api.responses import stored_response
-from picker.api.schema import BLOB, errors
 from picker.blobs import store_blob
 from picker.errors import BadRequest
 from picker.models import FileLink
+from picker.responses import stored_response
+from picker.schema import BLOB, errors
 
 CREDENTIAL_PARAMS = {"key", "apikey", "policy", "signature"}
 LEGACY_QUERY = [

@@ -8,7 +8,7 @@ import re
 import filetype
 
 _MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
-# Served with a sandboxing CSP and nosniff; see picker.api.files.
+# Served with a sandboxing CSP and nosniff; see picker.responses.
 ACTIVE_CONTENT = frozenset(
     {
         "text/html",

@@ -68,6 +68,18 @@ class Location:
 
 
 @lru_cache(maxsize=64)
+@dataclass(frozen=True)
+class Stored:
+    """What a streamed response needs to know about an object in storage."""
+
+    location: Location
+    key: str
+    size: int
+    etag: str
+    mimetype: str
+    filename: str
+
+
 def _target_storage(target_id: int, updated: float, bucket: str) -> Storage:
     from storages.backends.s3 import S3Storage
 

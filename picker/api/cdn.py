@@ -8,14 +8,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from picker import access, cdn, files
+from picker import access, cdn, files, params
 from picker.access import Credentials
-from picker.api import params
 from picker.api.bodies import Body
 from picker.api.files import file_metadata, read_file, store_body
-from picker.api.schema import BLOB, METADATA, errors
 from picker.blobs import store_blob
 from picker.errors import BadRequest
+from picker.schema import BLOB, METADATA, errors
 
 MAX_SOURCES = 10
 PROCESS_REQUEST = inline_serializer(

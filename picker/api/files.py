@@ -8,15 +8,14 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from picker import access, files
-from picker.api import params
+from picker import access, files, params
 from picker.api.bodies import Body, upload_body, url_filename
-from picker.api.responses import fetched_response, file_response
-from picker.api.schema import BLOB, METADATA, UPLOAD_BODY, errors, security_params
 from picker.blobs import METADATA_FLAGS, metadata, store_blob
 from picker.errors import BadRequest, PolicyError
 from picker.models import FileLink
 from picker.outbound import fetch_public_url
+from picker.responses import fetched_response, file_response
+from picker.schema import BLOB, METADATA, UPLOAD_BODY, errors, security_params
 
 KEY_PARAM = OpenApiParameter("key", str, description="API key")
 BASE64_PARAM = OpenApiParameter("base64decode", bool)

@@ -10,11 +10,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from picker import access, files, multipart
-from picker.api import params
-from picker.api.schema import BLOB, STORE_OPTIONS, errors
+from picker import access, files, multipart, params
 from picker.blobs import store_blob
 from picker.errors import BadRequest
+from picker.schema import BLOB, STORE_OPTIONS, errors
 
 _COMMON = {
     "apikey": serializers.CharField(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -12,6 +11,7 @@ from picker import storage
 from picker.errors import RangeNotSatisfiable
 from picker.models import FileLink
 from picker.sniff import ACTIVE_CONTENT
+from picker.storage import Stored
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -36,18 +36,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size or start > end:
         raise RangeNotSatisfiable(f"the range {header} is outside the file's {size} bytes")
     return start, end
-
-
-@dataclass(frozen=True)
-class Stored:
-    """What a streamed response needs to know about an object in storage."""
-
-    location: storage.Location
-    key: str
-    size: int
-    etag: str
-    mimetype: str
-    filename: str
 
 
 def _headers(response: HttpResponse, item: Stored | FileLink, download: bool, cache: str) -> None:
