@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/openpicker
 REDIS_URL ?= redis://127.0.0.1:6379
+# Redis databases for the cache and the broker; parallel runs on one machine pick their own.
+REDIS_CACHE_DB ?= 1
+REDIS_BROKER_DB ?= 2
 
 .PHONY: run test test-services test-embedded lint bench clean
 
@@ -31,7 +34,7 @@ test: lint test-services test-embedded
 test-services: $(VENV)/.installed-dev
 	@run=$$$$; dir=$(CURDIR)/var/test-services-$$run; \
 	OPENPICKER_TEST_PROFILE=services OPENPICKER_DATA_DIR=$$dir \
-	DATABASE_URL=$(PG_URL)_$$run CACHE_URL=$(REDIS_URL)/1 CELERY_BROKER_URL=$(REDIS_URL)/2 \
+	DATABASE_URL=$(PG_URL)_$$run CACHE_URL=$(REDIS_URL)/$(REDIS_CACHE_DB) CELERY_BROKER_URL=$(REDIS_URL)/$(REDIS_BROKER_DB) \
 	OPENPICKER_STORAGE=s3 AWS_STORAGE_BUCKET_NAME=openpicker-test \
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_S3_REGION_NAME=us-east-1 \
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; rm -rf $$dir; exit $$rc
