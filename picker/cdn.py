@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from picker.errors import BadRequest
 from picker.handles import is_handle
 
@@ -102,7 +104,15 @@ def parse(path: str) -> Chain:
     apikey = None
     if head and "=" not in head[0] and head[0] not in CORE_TASKS and head[0] not in processors:
         apikey = head.pop(0)
-    tasks = [parse_task(segment) for segment in _join_security(head)]
+    written = _join_security(head)
+    limit = settings.OPENPICKER_CDN_MAX_TASKS
+    if len(written) > limit:
+        raise BadRequest(
+            f"the chain has {len(written)} tasks, more than the {limit} allowed "
+            "(OPENPICKER_CDN_MAX_TASKS)",
+            code="too_many_tasks",
+        )
+    tasks = [parse_task(segment) for segment in written]
     return Chain(apikey, tasks, source)
 
 
