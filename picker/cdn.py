@@ -26,6 +26,8 @@ processors: dict[str, Callable] = {}
 class Task:
     name: str
     params: dict = field(default_factory=dict)
+    # The task as written in the URL (processors bound what they keep of it).
+    text: str = ""
 
 
 @dataclass
@@ -90,7 +92,7 @@ def parse_task(segment: str) -> Task:
             if not colon or not key:
                 raise BadRequest(f"task {name!r}: {item!r} is not key:value", code="invalid_task")
             params[key] = parse_value(value)
-    return Task(name, params)
+    return Task(name, params, segment)
 
 
 def parse(path: str) -> Chain:

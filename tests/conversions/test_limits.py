@@ -67,3 +67,43 @@ def test_the_budget_counts_the_source_and_every_step():
         check_chain([Resize(10), *[Flip()] * 5], (100, 100), pixel_budget=10_500)
     # Steps that do nothing to the pixels cost nothing.
     check_chain([Rotate(0), Rotate("exif")], (100, 100), pixel_budget=10_000)
+
+
+@pytest.mark.usefixtures("converting")
+def test_a_2000_character_cdn_spec_is_a_400(client, small):
+    # One valid resize whose width is written with leading zeros: 2,000 characters as written,
+    # a short canonical spec.
+    task = "resize=width:" + "0" * (2000 - len("resize=width:") - 2) + "32"
+    assert len(task) == 2000
+    response = client.get(f"/cdn/{task}/{small['handle']}")
+    assert response.status_code == 400, response.content
+    error = response.json()
+    assert error["error"] == "spec_too_long" and "2,000 characters" in error["detail"]
+    assert not Rendition.objects.exists()
+
+
+@pytest.mark.usefixtures("converting")
+def test_a_canonical_spec_longer_than_the_cache_column_is_a_400(client, small):
+    # 519 characters as written, 1,139 once defaults are spelled out (fit, align): on
+    # PostgreSQL the rendition row could not be written at all.
+    chain = "/".join(["resize=width:64,height:48"] * 20)
+    response = client.get(f"/cdn/{chain}/{small['handle']}")
+    assert response.status_code == 400, response.content
+    error = response.json()
+    assert error["error"] == "spec_too_long" and "canonical" in error["detail"]
+    assert not Rendition.objects.exists()
+    short = client.get(f"/cdn/{'/'.join(['resize=width:32,height:24'] * 2)}/{small['handle']}")
+    assert short.status_code == 200 and open_image(body(short)).size == (32, 24)
+
+
+@pytest.mark.usefixtures("converting")
+def test_a_2000_character_legacy_spec_is_a_400(client, app, small):
+    width = "0" * 1996 + "32"
+    for method in (client.get, client.post):
+        response = method(f"/api/file/{small['handle']}/convert?key={app.apikey}&w={width}")
+        assert response.status_code == 400, response.content
+        assert response.json()["error"] == "spec_too_long"
+    assert not Rendition.objects.exists()
+    # The same width written plainly converts.
+    ok = client.get(f"/api/file/{small['handle']}/convert?w=32")
+    assert ok.status_code == 200 and open_image(body(ok)).size == (32, 24)
