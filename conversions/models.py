@@ -28,6 +28,9 @@ class Rendition(models.Model):
     error_status = models.PositiveSmallIntegerField(null=True)
     error_detail = models.TextField(blank=True)
     queued_at = models.DateTimeField(default=timezone.now)
+    # Deliveries a worker started; past OPENPICKER_CONVERT_ATTEMPTS the rendition fails.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

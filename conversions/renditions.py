@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from conversions.grammar import Conversion
@@ -26,6 +27,20 @@ from picker.storage import Stored
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"}
 POLL_SECONDS = 0.05
+
+
+class ConversionAbandoned(PickerError):
+    """The job was started as often as allowed and no worker finished it (each one died)."""
+
+    status = 500
+    code = "conversion_failed"
+
+
+def abandoned(attempts: int) -> ConversionAbandoned:
+    return ConversionAbandoned(
+        f"the conversion was started {attempts} times and its worker stopped each time "
+        "(killed, or out of memory); it is not tried again for this version of the file"
+    )
 
 
 def stale_after() -> timedelta:
@@ -72,7 +87,7 @@ def request_rendition(
 ) -> Rendition | None:
     """A ready rendition, or None when it is still being computed after `timeout` seconds.
 
-    Raises the stored error (as a 4xx) when the conversion failed.
+    Raises the stored error (its status and code) when the conversion failed.
     """
     from conversions.tasks import render_rendition
 
@@ -84,31 +99,15 @@ def request_rendition(
     if created:
         events.publish("fp.converse", link.app, link, url=url)
         transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
-    elif rendition.status == Rendition.Status.PENDING and (
-        rendition.queued_at < timezone.now() - stale_after()
-    ):
-        # The worker that took it died (or the broker lost it): queue it again.
-        Rendition.objects.filter(pk=rendition.pk).update(queued_at=timezone.now())
-        render_rendition.delay(rendition.pk)
     deadline = time.monotonic() + (settings.OPENPICKER_CONVERT_WAIT if timeout is None else timeout)
     while rendition.status == Rendition.Status.PENDING:
+        if _stale(rendition):
+            _revive(rendition)
+            continue
         if time.monotonic() >= deadline:
             return None
         time.sleep(POLL_SECONDS)
-        rendition.refresh_from_db(
-            fields=[
-                "status",
-                "key",
-                "mimetype",
-                "size",
-                "width",
-                "height",
-                "md5",
-                "error_code",
-                "error_status",
-                "error_detail",
-            ]
-        )
+        rendition.refresh_from_db()
     if rendition.status == Rendition.Status.FAILED:
         raise PickerError(
             rendition.error_detail, code=rendition.error_code, status=rendition.error_status or 400
@@ -116,14 +115,53 @@ def request_rendition(
     return rendition
 
 
+def _stale(rendition: Rendition) -> bool:
+    last = max(rendition.queued_at, rendition.started_at or rendition.queued_at)
+    return last < timezone.now() - stale_after()
+
+
+def _revive(rendition: Rendition) -> None:
+    """A pending job nobody worked on for a while: its worker died and its message did not come
+    back (or the broker lost it). Queue it again (one waiting request does), unless it was
+    started as often as allowed: then it fails."""
+    from conversions.tasks import render_rendition
+
+    if rendition.attempts >= settings.OPENPICKER_CONVERT_ATTEMPTS:
+        _fail(rendition.pk, abandoned(rendition.attempts))
+    elif Rendition.objects.filter(
+        pk=rendition.pk, status=Rendition.Status.PENDING, queued_at=rendition.queued_at
+    ).update(queued_at=timezone.now()):
+        render_rendition.delay(rendition.pk)
+    rendition.refresh_from_db()
+
+
+def _fail(rendition_id: int, error: PickerError) -> None:
+    Rendition.objects.filter(pk=rendition_id, status=Rendition.Status.PENDING).update(
+        status=Rendition.Status.FAILED,
+        error_code=error.code,
+        error_status=error.status,
+        error_detail=error.detail,
+    )
+
+
 def compute(rendition_id: int) -> None:
-    """The worker's side: decode, convert, encode, store; mark the row ready or failed."""
+    """The worker's side: decode, convert, encode, store; mark the row ready or failed.
+
+    Each delivery counts as an attempt before any work: a job whose worker dies (the broker
+    delivers it again, acks_late) is given up once OPENPICKER_CONVERT_ATTEMPTS were started.
+    """
     from conversions.engine import render
     from conversions.grammar import from_tasks
     from picker.cdn import parse_task
 
-    rendition = Rendition.objects.select_related("source").filter(pk=rendition_id).first()
-    if rendition is None or rendition.status != Rendition.Status.PENDING:
+    started = Rendition.objects.filter(pk=rendition_id, status=Rendition.Status.PENDING).update(
+        attempts=F("attempts") + 1, started_at=timezone.now()
+    )
+    if not started:
+        return
+    rendition = Rendition.objects.select_related("source").get(pk=rendition_id)
+    if rendition.attempts > settings.OPENPICKER_CONVERT_ATTEMPTS:
+        _fail(rendition.pk, abandoned(rendition.attempts - 1))
         return
     link = rendition.source
     try:
@@ -135,12 +173,7 @@ def compute(rendition_id: int) -> None:
         with files.open_bytes(link) as source:
             result = render(source, operations)
     except PickerError as error:
-        Rendition.objects.filter(pk=rendition.pk, status=Rendition.Status.PENDING).update(
-            status=Rendition.Status.FAILED,
-            error_code=error.code,
-            error_status=error.status,
-            error_detail=error.detail,
-        )
+        _fail(rendition.pk, error)
         return
     _store(rendition, result)
 

@@ -1,6 +1,8 @@
 """A real Celery worker on the `conversions` queue for the conversion tests over HTTP."""
 
 import io
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
@@ -9,10 +11,63 @@ from tests.conftest import server_env
 from tests.servers import CeleryWorker
 
 
+class StallingOrigin:
+    """A real HTTP server whose files send their first bytes at once, then stall the rest until
+    released: a worker reading one is blocked mid-job for as long as a test needs."""
+
+    def __init__(self):
+        origin = self
+        self.payloads: dict[str, tuple[bytes, int]] = {}
+        self.release = threading.Event()
+        self.hits: list[str] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                origin.hits.append(self.path)
+                data, head = origin.payloads.get(self.path, (b"", 0))
+                self.send_response(200 if data else 404)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                try:
+                    self.wfile.write(data[:head])
+                    self.wfile.flush()
+                    origin.release.wait(120)
+                    self.wfile.write(data[head:])
+                except OSError:
+                    pass  # the reader went away (a probe that had enough, a killed worker)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def serve(self, path: str, data: bytes, head: int) -> str:
+        self.payloads[path] = (data, head)
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="session")
-def conversions_worker(django_db_setup, django_db_blocker):
+def stalling_origin():
+    origin = StallingOrigin()
+    yield origin
+    origin.stop()
+
+
+@pytest.fixture(scope="session")
+def conversions_worker(django_db_setup, django_db_blocker, stalling_origin):
+    # The worker may fetch from the stalling origin (symlinked sources), nothing else local.
+    env = server_env(OPENPICKER_OUTBOUND_ALLOW=f"127.0.0.1:{stalling_origin.port}")
     with django_db_blocker.unblock():
-        worker = CeleryWorker(server_env(), queues="conversions", concurrency=2)
+        worker = CeleryWorker(env, queues="conversions", concurrency=2)
     yield worker
     worker.stop()
 

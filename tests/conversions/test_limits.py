@@ -4,17 +4,28 @@ the web process, and jobs whose worker dies."""
 import io
 import os
 import struct
+import threading
 import time
+from datetime import timedelta
 
+import psutil
 import pytest
 from celery.signals import before_task_publish
 from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
 from PIL import Image
 
+from conversions import renditions
 from conversions.engine import PixelBudgetExceeded, check_chain, probe, render
+from conversions.grammar import from_tasks
 from conversions.models import Rendition
 from conversions.operations import Flip, Resize, Rotate
 from conversions.sources import BLOCK, HEADER_BYTES, HeaderBeyondLimit, RangeReader
+from picker.cdn import parse
+from picker.errors import PickerError
+from picker.models import FileLink
 from tests.conftest import body
 from tests.conversions.conftest import image_bytes, open_image
 from tests.conversions.images import bomb_png, encode
@@ -222,3 +233,123 @@ def test_a_bomb_behind_a_large_header_is_still_refused_by_the_worker(client, app
     assert response.json()["error"] == "image_too_large"
     # Queued (the web process could not see the header), then refused by the worker.
     assert Rendition.objects.get().status == Rendition.Status.FAILED
+
+
+def _kill_the_job_process(worker, port: int) -> None:
+    """SIGKILL the pool process reading from the origin on `port` (the one running the job)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for child in psutil.Process(worker.process.pid).children():
+            connections = child.net_connections(kind="tcp")
+            if any(c.raddr and c.raddr.port == port for c in connections):
+                child.kill()
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"no pool process read the source\n{worker.output()}")
+
+
+def test_a_job_whose_worker_dies_is_retried_then_fails_with_a_clear_error(
+    converting, stalling_origin, app, store, settings
+):
+    # The source is a symlink on an origin that sends 128 KiB and then stalls: the web process
+    # reads the header and queues the job; every worker that starts it blocks mid-read and is
+    # killed, as the kernel's OOM killer would.
+    # Redis gives the job back as soon as its worker is lost; the embedded SQL broker does not,
+    # and a request that finds the job stale (here after 5 s, not 300) queues it again.
+    redelivers = settings.CELERY_BROKER_URL.startswith("redis")
+    if not redelivers:
+        settings.OPENPICKER_CONVERT_STALE = 5
+    attempts = settings.OPENPICKER_CONVERT_ATTEMPTS
+    assert attempts == 3
+    settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{stalling_origin.port}"]
+    settings.OPENPICKER_CONVERT_WAIT = 120
+    png = encode(Image.frombytes("RGB", (600, 600), os.urandom(600 * 600 * 3)), "PNG")
+    link = FileLink.objects.create(
+        app=app,
+        kind=FileLink.Kind.SYMLINK,
+        filename="dies.png",
+        mimetype="image/png",
+        size=len(png),
+        source_url=stalling_origin.serve("/dies.png", png, head=128 * 1024),
+    )
+    answer = {}
+
+    def request():
+        try:
+            answer["response"] = Client().get(f"/cdn/resize=width:50/{link.handle}")
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=request)
+    started = time.monotonic()
+    waiting.start()
+    killed_at = []
+    while waiting.is_alive() and time.monotonic() - started < 90:
+        row = Rendition.objects.filter(source=link).first()
+        if row and row.status == "pending" and len(killed_at) < row.attempts <= attempts:
+            _kill_the_job_process(converting, stalling_origin.port)
+            killed_at.append(row.attempts)
+        time.sleep(0.02)
+    waiting.join(5)
+    assert not waiting.is_alive(), (killed_at, converting.output()[-6000:])
+    # Every start was killed, and exactly three starts read the source (besides the web
+    # process's header read): duplicates a slow broker may cause give up without reading.
+    assert len(killed_at) == attempts
+    assert stalling_origin.hits.count("/dies.png") == 1 + attempts
+    response = answer["response"]
+    assert response.status_code == 500, response.content
+    error = response.json()
+    assert error["error"] == "conversion_failed"
+    assert "started 3 times" in error["detail"] and "worker stopped" in error["detail"]
+    row = Rendition.objects.get(source=link)
+    assert (row.status, row.key) == ("failed", "")
+    if redelivers:
+        # Three deliveries that died, and a fourth that gave up without reading the source.
+        assert row.attempts == attempts + 1
+    assert converting.process.poll() is None, converting.output()
+    # The worker still works.
+    handle = store(app, image_bytes((64, 48)), filename="p.jpg").json()["handle"]
+    after = Client().get(f"/cdn/resize=width:10/{handle}")
+    assert after.status_code == 200, converting.output()[-3000:]
+
+
+def test_a_start_past_the_attempts_gives_up_without_work(app, store):
+    text = store(app, b"not an image at all", filename="a.txt").json()["handle"]
+    link = FileLink.objects.get(handle=text)
+    row = Rendition.objects.create(source=link, version=link.version, spec="flip", attempts=3)
+    renditions.compute(row.pk)
+    row.refresh_from_db()
+    # Not image_refused: the source was never opened.
+    assert (row.status, row.error_code, row.error_status) == ("failed", "conversion_failed", 500)
+    again = Rendition.objects.create(source=link, version=link.version, spec="flop", attempts=2)
+    renditions.compute(again.pk)
+    again.refresh_from_db()
+    assert (again.status, again.error_code, again.attempts) == ("failed", "image_refused", 3)
+
+
+def test_a_stale_claim_is_requeued_until_the_attempts_are_spent(converting, app, store, published):
+    handle = store(app, image_bytes((64, 48)), filename="p.jpg").json()["handle"]
+    link = FileLink.objects.get(handle=handle)
+    conversion = from_tasks(parse(f"flip/{handle}").tasks)
+    long_ago = timezone.now() - renditions.stale_after() - timedelta(seconds=5)
+    stale = {"status": "pending", "queued_at": long_ago, "started_at": long_ago}
+    row = Rendition.objects.create(
+        source=link, version=link.version, spec=conversion.spec, attempts=1, **stale
+    )
+    # Started once and its worker gone: queued again, and the worker's second attempt runs.
+    renditions.request_rendition(link, conversion, "u", timeout=0)
+    assert published == ["conversions.render"]
+    deadline = time.monotonic() + 30
+    while (row := Rendition.objects.get(pk=row.pk)).status == "pending":
+        assert time.monotonic() < deadline, converting.output()
+        time.sleep(0.05)
+    assert (row.status, row.attempts) == ("ready", 2) and row.queued_at > long_ago
+    # Started as often as allowed: failed at once, nothing queued.
+    Rendition.objects.filter(pk=row.pk).update(attempts=3, key="", **stale)
+    with pytest.raises(PickerError) as refused:
+        renditions.request_rendition(link, conversion, "u", timeout=0)
+    assert (refused.value.status, refused.value.code) == (500, "conversion_failed")
+    assert "started 3 times" in refused.value.detail
+    assert published == ["conversions.render"]
+    row.refresh_from_db()
+    assert (row.status, row.error_code) == ("failed", "conversion_failed")
