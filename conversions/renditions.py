@@ -64,7 +64,9 @@ def request_rendition(
 
     rendition, created = claim(link, conversion.spec)
     if created:
-        events.publish("fp.converse", link.app, link, url=url)
+        if conversion.store is None:
+            # A stored conversion is announced once, with its copy, by store_copy.
+            events.publish(events.Converse(app=link.app, link=link, url=url))
         transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
     elif rendition.status == Rendition.Status.PENDING and (
         rendition.queued_at < timezone.now() - stale_after()
@@ -170,11 +172,14 @@ def store_copy(
     options.filename = options.filename or f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"
     options.mimetype = rendition.mimetype
     reader = storage.ChainReader([storage.read_range(cache_location(), rendition.key)])
-    created = files.store(
-        link.app, reader.read, options, policy=policy, declared_size=rendition.size
+    return files.store(
+        link.app,
+        reader.read,
+        options,
+        policy=policy,
+        declared_size=rendition.size,
+        announce=lambda created: events.Converse(app=link.app, link=link, url=url, stored=created),
     )
-    events.publish("fp.converse", link.app, link, url=url, stored=created)
-    return created
 
 
 def forget(link: FileLink) -> int:

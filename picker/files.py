@@ -5,6 +5,7 @@ Every path either commits both the object and the row, or leaves neither behind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -20,6 +21,12 @@ from picker.outbound import fetch_public_url
 from picker.policies import Policy
 from picker.sniff import detect_mimetype
 from picker.streams import HashingReader, ReadFn, read_head
+
+Announce = Callable[[FileLink], events.Event]
+
+
+def _uploaded(link: FileLink) -> events.Event:
+    return events.Upload(app=link.app, link=link)
 
 
 @dataclass
@@ -103,8 +110,13 @@ def store(
     *,
     policy: Policy | None = None,
     declared_size: int | None = None,
+    announce: Announce | None = None,
 ) -> FileLink:
-    """Stream a new file into the app's storage and create its handle (announces fp.upload)."""
+    """Stream a new file into the app's storage and create its handle.
+
+    Announces the event `announce(link)` builds, in the transaction that creates the row: an
+    fp.upload by default; a stored conversion announces an fp.converse instead.
+    """
     filename = clean_filename(options.filename)
     check_store_target(options, policy)
     check_declared_size(declared_size, policy)
@@ -131,7 +143,7 @@ def store(
                 md5=reader.md5,
                 sha256=reader.sha256,
             )
-            events.publish("fp.upload", app, link)
+            events.publish((announce or _uploaded)(link))
     except BaseException:
         storage.delete_quietly(location, actual_key)
         raise
@@ -174,7 +186,7 @@ def overwrite(
             if source_url:
                 locked.source_url = source_url
             locked.save()
-            events.publish("fp.overwrite", link.app, locked)
+            events.publish(events.Overwrite(app=link.app, link=locked))
     except BaseException:
         storage.delete_quietly(location, actual_key)
         raise
@@ -190,7 +202,7 @@ def remove(link: FileLink) -> None:
             return
         locked.deleted_at = timezone.now()
         locked.save(update_fields=["deleted_at", "updated_at"])
-        events.publish("fp.delete", link.app, locked)
+        events.publish(events.Delete(app=link.app, link=locked))
     if link.kind == FileLink.Kind.STORED and link.key:
         storage.delete_quietly(storage.location_of(link), link.key)
 
