@@ -13,11 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from picker import events, storage
+from picker import events, openers, storage
 from picker.errors import BadRequest, PolicyError, TooLarge
 from picker.keys import build_key, clean_filename, clean_path
 from picker.models import App, FileLink
-from picker.outbound import fetch_public_url
 from picker.policies import Policy
 from picker.sniff import detect_mimetype
 from picker.streams import HashingReader, ReadFn, read_head
@@ -207,11 +206,43 @@ def remove(link: FileLink) -> None:
         storage.delete_quietly(storage.location_of(link), link.key)
 
 
+def create_symlink(
+    app: App,
+    *,
+    client: str,
+    provider: str,
+    provider_item_id: str,
+    source_url: str,
+    size: int | None,
+    mimetype: str | None,
+    filename: str,
+) -> FileLink:
+    """A handle whose bytes stay at a provider (announces fp.upload, the symlink variant).
+
+    Its bytes are read through the provider's registered opener (picker.openers), else from
+    `source_url` through the outbound guard.
+    """
+    with transaction.atomic():
+        link = FileLink.objects.create(
+            app=app,
+            kind=FileLink.Kind.SYMLINK,
+            filename=clean_filename(filename),
+            mimetype=mimetype or "application/octet-stream",
+            size=size,
+            client=client,
+            provider=provider,
+            provider_item_id=provider_item_id,
+            source_url=source_url,
+        )
+        events.publish(events.Upload(app=app, link=link))
+    return link
+
+
 @contextmanager
 def open_bytes(link: FileLink):
-    """A reader over a file's bytes: from storage, or fetched through the outbound guard."""
+    """A reader over a file's bytes: from storage, or through the symlink's opener."""
     if link.kind == FileLink.Kind.SYMLINK:
-        with fetch_public_url(link.source_url) as fetched:
-            yield fetched
+        with openers.open(link) as opened:
+            yield opened
         return
     yield storage.ChainReader([storage.read_range(storage.location_of(link), link.key)])

@@ -8,13 +8,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from picker import access, files, params
+from picker import access, files, openers, params
 from picker.api.bodies import Body, upload_body, url_filename
 from picker.blobs import METADATA_FLAGS, metadata, store_blob
 from picker.errors import BadRequest, PolicyError
 from picker.models import FileLink
 from picker.outbound import fetch_public_url
-from picker.responses import fetched_response, file_response
+from picker.responses import file_response, opened_response
 from picker.schema import BLOB, METADATA, UPLOAD_BODY, errors, security_params
 
 KEY_PARAM = OpenApiParameter("key", str, description="API key")
@@ -217,8 +217,8 @@ def read_file(
     else:
         cache_control = "public, max-age=300"
     if link.kind == FileLink.Kind.SYMLINK:
-        fetched = fetch_public_url(link.source_url)
-        return fetched_response(fetched, link, download=download, cache=cache_control)
+        opened = openers.open(link)
+        return opened_response(opened, link, download=download, cache=cache_control)
     return file_response(request, link, download=download, cache=cache_control)
 
 
