@@ -137,6 +137,9 @@ OPENPICKER_SANDBOX = env_bool("OPENPICKER_SANDBOX")
 OPENPICKER_MAX_UPLOAD_BYTES = int(os.environ.get("OPENPICKER_MAX_UPLOAD_BYTES", 5 * 1024**3))
 OPENPICKER_FETCH_MAX_BYTES = int(os.environ.get("OPENPICKER_FETCH_MAX_BYTES", 1024**3))
 OPENPICKER_FETCH_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_TIMEOUT", 30))
+# Each address of a host gets this long to accept the connection (within the total deadline
+# above), so one address that drops packets does not use up the whole deadline.
+OPENPICKER_FETCH_CONNECT_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_CONNECT_TIMEOUT", 5))
 OPENPICKER_MAX_PIXELS = int(os.environ.get("OPENPICKER_MAX_PIXELS", 80_000_000))
 OPENPICKER_CONVERT_WAIT = float(os.environ.get("OPENPICKER_CONVERT_WAIT", 20))
 OPENPICKER_CONVERT_STALE = float(os.environ.get("OPENPICKER_CONVERT_STALE", 300))
