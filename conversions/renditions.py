@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -167,10 +168,11 @@ def store_copy(
     link: FileLink, rendition: Rendition, conversion: Conversion, policy, url: str
 ) -> FileLink:
     """A stored conversion: the rendition's bytes become a new file in the app's storage."""
-    options = conversion.store
     stem = link.filename.rsplit(".", 1)[0] if "." in link.filename else link.filename
-    options.filename = options.filename or f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"
-    options.mimetype = rendition.mimetype
+    options = replace(
+        conversion.store.fill(filename=f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"),
+        mimetype=rendition.mimetype,
+    )
     reader = storage.ChainReader([storage.read_range(cache_location(), rendition.key)])
     return files.store(
         link.app,

@@ -40,12 +40,11 @@ def convert(request, link: FileLink, conversion: Conversion, creds: Credentials,
     if storing and policy is not None:
         policy.allows_call("store")
     if not conversion.operations:
-        conversion.store.filename = conversion.store.filename or link.filename
         with files.open_bytes(link) as source:
             created = files.store(
                 link.app,
                 source.read,
-                conversion.store,
+                conversion.store.fill(filename=link.filename),
                 policy=policy,
                 announce=lambda copy: events.Converse(
                     app=link.app, link=link, url=url, stored=copy

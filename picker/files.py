@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from picker import events, openers, storage
+from picker import events, openers, params, storage
 from picker.errors import BadRequest, PolicyError, TooLarge
 from picker.keys import build_key, clean_filename, clean_path
 from picker.models import App, FileLink
+from picker.outbound import fetch_public_url
 from picker.policies import Policy
 from picker.sniff import detect_mimetype
 from picker.streams import HashingReader, ReadFn, read_head
@@ -28,9 +30,16 @@ def _uploaded(link: FileLink) -> events.Event:
     return events.Upload(app=link.app, link=link)
 
 
-@dataclass
+ACCESS = ("private", "public")
+MAX_URL = 4096
+
+
+@dataclass(frozen=True)
 class StoreOptions:
-    """Where and how to store (the `path`, `container`, `access` of Filestack's store call)."""
+    """Where and how to store (the `path`, `container`, `access` of Filestack's store call).
+
+    Immutable: `build` makes one from what a request sent, `fill`/`dataclasses.replace` derive.
+    """
 
     filename: str | None = None
     mimetype: str | None = None
@@ -39,6 +48,43 @@ class StoreOptions:
     access: str = "private"
     client: str = "Computer"
     source_url: str = ""
+
+    def __post_init__(self) -> None:
+        if self.access not in ACCESS:
+            raise BadRequest("access must be 'public' or 'private'", code="invalid_access")
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        location: str | None = None,
+        path: str | None = None,
+        container: str | None = None,
+        filename: str | None = None,
+        access: str | None = None,
+        mimetype: str | None = None,
+    ) -> StoreOptions:
+        """Store options from request values (query, JSON, task parameters), each checked once.
+
+        `location` is Filestack's storage location: only S3 (the default) is stored to.
+        """
+        where = params.text(location, "location", 64) or "s3"
+        if where.lower() != "s3":
+            raise BadRequest(
+                f"storage location {where!r} is not supported (use S3)",
+                code="unsupported_location",
+            )
+        return cls(
+            filename=params.text(filename, "filename", 1024) or None,
+            mimetype=params.text(mimetype, "mimetype", 255) or None,
+            path=params.text(path, "path") or None,
+            container=params.text(container, "container", 255) or None,
+            access=(params.text(access, "access", 16) or "private").lower(),
+        )
+
+    def fill(self, *, filename: str | None = None, mimetype: str | None = None) -> StoreOptions:
+        """These options, with `filename`/`mimetype` where they name none (the body's own)."""
+        return replace(self, filename=self.filename or filename, mimetype=self.mimetype or mimetype)
 
 
 def size_limit(policy: Policy | None) -> int:
@@ -62,8 +108,6 @@ def check_declared_size(size: int | None, policy: Policy | None) -> None:
 
 
 def check_store_target(options: StoreOptions, policy: Policy | None) -> None:
-    if options.access not in {"public", "private"}:
-        raise BadRequest("access must be 'public' or 'private'", code="invalid_access")
     clean_path(options.path)
     if policy is not None:
         policy.allows_store(path=options.path, container=options.container)
@@ -162,8 +206,7 @@ def overwrite(
     The new bytes go to a fresh key first; the row then points at them and the old object is
     deleted, so a failed overwrite leaves the old file intact.
     """
-    if not link.writeable or link.kind != FileLink.Kind.STORED:
-        raise BadRequest("this file cannot be overwritten", code="not_writeable")
+    _check_writeable(link)
     check_declared_size(declared_size, policy)
     location = storage.location_of(link)
     folder = link.key.rsplit("/", 1)[0] + "/" if "/" in link.key else None
@@ -191,6 +234,65 @@ def overwrite(
         raise
     storage.delete_quietly(location, old_key)
     return locked
+
+
+def _check_writeable(link: FileLink) -> None:
+    if not link.writeable or link.kind != FileLink.Kind.STORED:
+        raise BadRequest("this file cannot be overwritten", code="not_writeable")
+
+
+def url_filename(url: str) -> str | None:
+    """The last path segment of a URL, as a default filename."""
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return (
+        name if name and "/" not in name and "\\" not in name and name not in {".", ".."} else None
+    )
+
+
+def _source_url(url, policy: Policy | None) -> str:
+    checked = params.text(url, "url", MAX_URL)
+    if not checked:
+        raise BadRequest("url is empty", code="invalid_parameter")
+    if policy is not None:
+        policy.allows_url(checked)
+    return checked
+
+
+def store_url(
+    app: App, url: str, options: StoreOptions, *, policy: Policy | None = None
+) -> FileLink:
+    """Fetch `url` through the outbound guard and store its bytes as a new file (client "URL").
+
+    Everything that can be refused without the bytes is refused before the fetch.
+    """
+    url = _source_url(url, policy)
+    check_store_target(options, policy)
+    with fetch_public_url(url, max_bytes=size_limit(policy)) as fetched:
+        options = replace(
+            options.fill(
+                filename=url_filename(fetched.url) or url_filename(url),
+                mimetype=fetched.headers.get("Content-Type"),
+            ),
+            client="URL",
+            source_url=url,
+        )
+        return store(
+            app, fetched.read, options, policy=policy, declared_size=fetched.content_length
+        )
+
+
+def overwrite_url(link: FileLink, url: str, *, policy: Policy | None = None) -> FileLink:
+    """Replace a file's bytes with those fetched from `url` through the outbound guard."""
+    url = _source_url(url, policy)
+    _check_writeable(link)
+    with fetch_public_url(url, max_bytes=size_limit(policy)) as fetched:
+        return overwrite(
+            link,
+            fetched.read,
+            policy=policy,
+            declared_size=fetched.content_length,
+            source_url=url,
+        )
 
 
 def remove(link: FileLink) -> None:

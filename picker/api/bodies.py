@@ -7,7 +7,7 @@ only when it is small and is exactly that; anything else is the file's bytes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs
 
 from django.http.multipartparser import MultiPartParserError
 
@@ -43,14 +43,6 @@ def _prepend(head: bytes, read_fn: ReadFn) -> ReadFn:
         return read_fn(n)
 
     return read
-
-
-def url_filename(url: str) -> str | None:
-    """The last path segment of a URL, as a default filename."""
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return (
-        name if name and "/" not in name and "\\" not in name and name not in {".", ".."} else None
-    )
 
 
 def upload_body(request, *, base64decode: bool = False) -> Body:
