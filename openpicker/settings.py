@@ -143,6 +143,13 @@ OPENPICKER_FETCH_CONNECT_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_CONNEC
 OPENPICKER_MAX_PIXELS = int(os.environ.get("OPENPICKER_MAX_PIXELS", 80_000_000))
 OPENPICKER_CONVERT_WAIT = float(os.environ.get("OPENPICKER_CONVERT_WAIT", 20))
 OPENPICKER_CONVERT_STALE = float(os.environ.get("OPENPICKER_CONVERT_STALE", 300))
+# Bounded conversions: tasks in a CDN chain, pixels a chain may process in all (the source plus
+# every step's result), attempts before a job whose worker keeps dying is given up.
+OPENPICKER_CDN_MAX_TASKS = int(os.environ.get("OPENPICKER_CDN_MAX_TASKS", 20))
+OPENPICKER_CONVERT_PIXEL_BUDGET = int(
+    os.environ.get("OPENPICKER_CONVERT_PIXEL_BUDGET", 250_000_000)
+)
+OPENPICKER_CONVERT_ATTEMPTS = int(os.environ.get("OPENPICKER_CONVERT_ATTEMPTS", 3))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
 
 CORS_ALLOW_ALL_ORIGINS = True
