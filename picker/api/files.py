@@ -95,7 +95,11 @@ class StoreView(APIView):
             container=params.text(query.get("container"), "container", 255),
             access=query.get("access") or "private",
         )
-        body = upload_body(request._request, base64decode=params.flag(query.get("base64decode")))
+        body = upload_body(
+            request._request,
+            max_bytes=files.size_limit(policy),
+            base64decode=params.flag(query.get("base64decode")),
+        )
         return Response(store_blob(store_body(app, body, options, policy)))
 
 
@@ -139,7 +143,9 @@ class FileView(APIView):
             link.app, creds, ("write", "writeUrl"), handle=link.handle, owner_only=True
         )
         body = upload_body(
-            request._request, base64decode=params.flag(request.query_params.get("base64decode"))
+            request._request,
+            max_bytes=files.size_limit(policy),
+            base64decode=params.flag(request.query_params.get("base64decode")),
         )
         if policy is not None:
             policy.allows_call("writeUrl" if body.url is not None else "write")
