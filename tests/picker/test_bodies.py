@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+import requests
 
 from picker import multipart, policies
 from picker.models import App, FileLink
@@ -285,3 +286,82 @@ def test_multipart_constants_still_fit_the_body_cap():
     parts = [{"part_number": n, "etag": "0" * 32} for n in range(1, multipart.MAX_PARTS + 1)]
     body = json.dumps({"apikey": "k" * 20, "upload_id": "u" * 64, "parts": parts})
     assert len(body) < settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+# -- absurd Range numbers and deeply nested JSON: a 4xx in the error shape, never a 500 --------
+
+DIGITS = "7" * 4300
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        f"bytes={DIGITS}-",
+        f"bytes=-{DIGITS}",
+        f"bytes=0-{DIGITS}",
+        f"bytes={DIGITS[:4000]}-{DIGITS[:4000]}",  # both, within gunicorn's 8190-byte header
+        "bytes=" + "0" * 5000 + "1-",
+        "bytes=12345678901234567890-",
+    ],
+)
+def test_absurd_range_numbers_are_416(bounded_api, header):
+    app = App.objects.create(name="ranges")
+    stored = requests.post(
+        f"{bounded_api.url}/api/store/S3?key={app.apikey}&filename=r.bin",
+        data=b"0123456789",
+        timeout=10,
+    )
+    assert stored.status_code == 200, stored.text
+    handle = stored.json()["handle"]
+    for path in (f"/api/file/{handle}", f"/cdn/{handle}"):
+        response = requests.get(bounded_api.url + path, headers={"Range": header}, timeout=10)
+        assert response.status_code == 416, (path, response.text[:200])
+        assert response.json()["error"] == "range_not_satisfiable"
+    # A 19-digit end is a plain over-long range: the whole file, as RFC 9110 says.
+    whole = requests.get(
+        f"{bounded_api.url}/api/file/{handle}",
+        headers={"Range": "bytes=0-9999999999999999999"},
+        timeout=10,
+    )
+    assert (whole.status_code, whole.content) == (206, b"0123456789")
+
+
+def nested(depth: int, leaf: str = "1") -> str:
+    return '{"a": ' * depth + leaf + "}" * depth
+
+
+@pytest.mark.parametrize(
+    "path", ["/process", "/upload/multipart/start", "/upload/multipart/complete"]
+)
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[" * 10_000 + "]" * 10_000,
+        nested(10_000),
+        '{"apikey": "k", "tasks": ' + "[" * 33 + "]" * 33 + "}",
+    ],
+    ids=["array-10000", "object-10000", "tasks-33"],
+)
+def test_deeply_nested_json_is_400(bounded_api, path, document):
+    response = requests.post(
+        bounded_api.url + path,
+        data=document,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 400, response.text[:200]
+    assert response.json()["error"] == "parse_error"
+    assert "nested deeper than 32 levels" in response.json()["detail"]
+
+
+def test_json_nested_to_the_limit_is_parsed(bounded_api):
+    """32 levels pass the parser: the call then fails on what the body says, not its shape."""
+    document = '{"apikey": "nokey", "sources": ["http://x/"], "extra": ' + nested(31) + "}"
+    response = requests.post(
+        bounded_api.url + "/process",
+        data=document,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert response.status_code == 401, response.text[:200]
+    assert response.json()["error"] != "parse_error"
