@@ -112,9 +112,19 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-FILE_UPLOAD_TEMP_DIR = None
+# Where a form upload (multipart `fileUpload`) larger than FILE_UPLOAD_MAX_MEMORY_SIZE is
+# spooled, never past the cap that applies to it (picker.api.bodies); None = the system's.
+FILE_UPLOAD_TEMP_DIR = os.environ.get("OPENPICKER_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest body of a call that is not a file upload (JSON, forms), refused by its
+# Content-Length before a byte is read (picker.api.parsers).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("OPENPICKER_BODY_MAX_BYTES", 2 * 1024 * 1024))
+# Deeper JSON bodies are a 400 (picker.api.parsers).
+OPENPICKER_JSON_MAX_DEPTH = 32
+# A request body must arrive within this many seconds of the request's start, and no read of it
+# may wait longer than the read timeout (openpicker.wsgi); past either, a 408.
+OPENPICKER_BODY_DEADLINE = float(os.environ.get("OPENPICKER_BODY_DEADLINE", 300))
+OPENPICKER_BODY_READ_TIMEOUT = float(os.environ.get("OPENPICKER_BODY_READ_TIMEOUT", 30))
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -172,10 +182,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded parsers: these bodies are read before the API key in them is known.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "picker.api.parsers.JSONParser",
+        "picker.api.parsers.FormParser",
+        "picker.api.parsers.FieldsOnlyMultiPartParser",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "picker.api.negotiation.AlwaysJSONNegotiation",
     "EXCEPTION_HANDLER": "picker.api.errors.exception_handler",

@@ -84,3 +84,10 @@ class OutboundStatus(OutboundFailed):
 class RangeNotSatisfiable(PickerError):
     status = 416
     code = "range_not_satisfiable"
+
+
+class BodyTimeout(PickerError):
+    """A request body that stalled or went on past its deadline (OPENPICKER_BODY_DEADLINE)."""
+
+    status = 408
+    code = "body_timeout"

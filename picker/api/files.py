@@ -60,7 +60,11 @@ class StoreView(APIView):
         creds = params.credentials(request)
         app = access.resolve_app(creds)
         policy = access.authorize(app, creds, "store")
-        body = upload_body(request._request, base64decode=params.flag(query.get("base64decode")))
+        body = upload_body(
+            request._request,
+            max_bytes=files.size_limit(policy),
+            base64decode=params.flag(query.get("base64decode")),
+        )
         if body.url is not None:
             link = files.store_url(app, body.url, options, policy=policy)
         else:
@@ -109,7 +113,9 @@ class FileView(APIView):
             link.app, creds, ("write", "writeUrl"), handle=link.handle, owner_only=True
         )
         body = upload_body(
-            request._request, base64decode=params.flag(request.query_params.get("base64decode"))
+            request._request,
+            max_bytes=files.size_limit(policy),
+            base64decode=params.flag(request.query_params.get("base64decode")),
         )
         if policy is not None:
             policy.allows_call("writeUrl" if body.url is not None else "write")
