@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -35,11 +34,8 @@ def stale_after() -> timedelta:
 
 
 def cache_location() -> storage.Location:
-    """Renditions live in the instance storage, under _renditions/."""
-    backend = storages["default"]
-    return storage.Location(
-        backend, getattr(backend, "bucket_name", "") or "", "internal", "", None
-    )
+    """Renditions live in the instance storage, under its internal root (no store reaches it)."""
+    return storage.internal_location()
 
 
 def claim(link: FileLink, spec: str) -> tuple[Rendition, bool]:
@@ -133,9 +129,13 @@ def compute(rendition_id: int) -> None:
 def _store(rendition: Rendition, result) -> None:
     location = cache_location()
     digest = hashlib.sha1(rendition.spec.encode(), usedforsecurity=False).hexdigest()
-    key = (
-        f"_renditions/{rendition.source.handle}/{rendition.version}/{digest}."
-        f"{EXTENSIONS.get(result.mimetype, 'bin')}"
+    extension = EXTENSIONS.get(result.mimetype, "bin")
+    key = storage.internal_key(
+        location,
+        "renditions",
+        rendition.source.handle,
+        str(rendition.version),
+        f"{digest}.{extension}",
     )
     actual = storage.write(location, key, io.BytesIO(result.data), result.mimetype)
     updated = Rendition.objects.filter(pk=rendition.pk, status=Rendition.Status.PENDING).update(

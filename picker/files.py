@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from picker import events, openers, params, storage
 from picker.errors import BadRequest, PolicyError, TooLarge
-from picker.keys import build_key, clean_filename, clean_path
+from picker.keys import clean_filename, clean_path
 from picker.models import App, FileLink
 from picker.outbound import fetch_public_url
 from picker.policies import Policy
@@ -133,12 +133,12 @@ def _stream_in(
     reader = HashingReader(read_fn, head=head, limit=size_limit(policy))
     actual_key = storage.write(location, key, reader, mimetype)
     if declared_size is not None and reader.size != declared_size:
-        storage.delete_quietly(location, actual_key)
+        storage.delete_unless_linked(location, actual_key)
         raise BadRequest(
             f"the body ended after {reader.size} of {declared_size} bytes", code="incomplete_body"
         )
     if policy is not None and policy.min_size is not None and reader.size < policy.min_size:
-        storage.delete_quietly(location, actual_key)
+        storage.delete_unless_linked(location, actual_key)
         raise PolicyError(
             f"size {reader.size} is under the policy's minSize {policy.min_size}",
             code="policy_size",
@@ -164,7 +164,7 @@ def store(
     check_store_target(options, policy)
     check_declared_size(declared_size, policy)
     location = storage.location_for(app, options.container)
-    key = build_key(filename, options.path, prefix=location.prefix)
+    key = storage.app_key(location, filename, options.path)
     actual_key, reader, mimetype = _stream_in(
         location, key, read_fn, filename, options.mimetype, policy, declared_size
     )
@@ -188,7 +188,7 @@ def store(
             )
             events.publish((announce or _uploaded)(link))
     except BaseException:
-        storage.delete_quietly(location, actual_key)
+        storage.delete_unless_linked(location, actual_key)
         raise
     return link
 
@@ -209,8 +209,7 @@ def overwrite(
     _check_writeable(link)
     check_declared_size(declared_size, policy)
     location = storage.location_of(link)
-    folder = link.key.rsplit("/", 1)[0] + "/" if "/" in link.key else None
-    key = build_key(link.filename, folder)
+    key = storage.replacement_key(location, link.filename, link.key)
     actual_key, reader, mimetype = _stream_in(
         location, key, read_fn, link.filename, link.mimetype, policy, declared_size
     )
@@ -230,9 +229,9 @@ def overwrite(
             locked.save()
             events.publish(events.Overwrite(app=link.app, link=locked))
     except BaseException:
-        storage.delete_quietly(location, actual_key)
+        storage.delete_unless_linked(location, actual_key)
         raise
-    storage.delete_quietly(location, old_key)
+    storage.delete_unless_linked(location, old_key)
     return locked
 
 
@@ -296,7 +295,7 @@ def overwrite_url(link: FileLink, url: str, *, policy: Policy | None = None) -> 
 
 
 def remove(link: FileLink) -> None:
-    """Delete the stored object and kill the handle (announces fp.delete)."""
+    """Kill the handle and delete its object unless another live link uses it (fp.delete)."""
     with transaction.atomic():
         locked = FileLink.objects.select_for_update().get(pk=link.pk)
         if locked.deleted_at is not None:
@@ -305,7 +304,7 @@ def remove(link: FileLink) -> None:
         locked.save(update_fields=["deleted_at", "updated_at"])
         events.publish(events.Delete(app=link.app, link=locked))
     if link.kind == FileLink.Kind.STORED and link.key:
-        storage.delete_quietly(storage.location_of(link), link.key)
+        storage.delete_unless_linked(storage.location_of(link), link.key)
 
 
 def create_symlink(

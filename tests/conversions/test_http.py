@@ -116,14 +116,16 @@ def test_racing_identical_requests_compute_once(app, photo, stored_keys):
     assert {status for status, _ in results} == {200}
     assert len({etag for _, etag in results}) == 1
     assert Rendition.objects.count() == 1
-    prefix = f"_renditions/{photo['handle']}/"
+    prefix = f"_openpicker/renditions/{photo['handle']}/"
     assert len([key for key in stored_keys() if key.startswith(prefix)]) == 1
 
 
 def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):
     url = f"/cdn/resize=width:100/{photo['handle']}"
     first = client.get(url)
-    old_keys = {key for key in stored_keys() if key.startswith(f"_renditions/{photo['handle']}/")}
+    old_keys = {
+        key for key in stored_keys() if key.startswith(f"_openpicker/renditions/{photo['handle']}/")
+    }
     assert old_keys
     client.post(
         f"/api/file/{photo['handle']}?key={app.apikey}",
@@ -136,7 +138,9 @@ def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):
     assert open_image(body(second)).size == (100, 100)
     client.delete(f"/api/file/{photo['handle']}?key={app.apikey}")
     assert not Rendition.objects.exists()
-    assert not any(key.startswith(f"_renditions/{photo['handle']}") for key in stored_keys())
+    assert not any(
+        key.startswith(f"_openpicker/renditions/{photo['handle']}") for key in stored_keys()
+    )
 
 
 def test_cdn_store_task(client, app, photo, stored_keys):
@@ -146,7 +150,7 @@ def test_cdn_store_task(client, app, photo, stored_keys):
     )
     assert response.status_code == 200, response.content
     blob = response.json()
-    assert blob["key"].startswith("thumbs/") and blob["key"].endswith(".webp")
+    assert blob["key"].startswith(f"apps/{app.pk}/thumbs/") and blob["key"].endswith(".webp")
     assert blob["key"] in stored_keys()
     assert open_image(body(client.get(f"/api/file/{blob['handle']}"))).size == (50, 38)
 
@@ -238,7 +242,7 @@ def test_store_only_chain_copies_the_file(client, app, photo, stored_keys):
     response = client.post(f'/cdn/store=path:"copies/"/{photo["handle"]}?key={app.apikey}')
     assert response.status_code == 200, response.content
     blob = response.json()
-    assert blob["filename"] == "cat.jpg" and blob["key"].startswith("copies/")
+    assert blob["filename"] == "cat.jpg" and blob["key"].startswith(f"apps/{app.pk}/copies/")
     assert blob["size"] == photo["size"] and blob["key"] in stored_keys()
     assert body(client.get(f"/api/file/{blob['handle']}")) == body(
         client.get(f"/api/file/{photo['handle']}")
