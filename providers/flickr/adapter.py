@@ -100,3 +100,44 @@ def original_size(reply: dict) -> dict | None:
         sizes, key=lambda s: (_int(s.get("width")) or 0) * (_int(s.get("height")) or 0)
     )
     return {**chosen, "width": _int(chosen.get("width")), "height": _int(chosen.get("height"))}
+
+
+PHOTOSTREAM = "/photostream/"
+ALBUMS = "/albums/"
+
+
+def folder_item(name: str, path: str, thumbnail: str | None = None) -> dict:
+    return {
+        "name": name,
+        "path": path,
+        "mimetype": "application/octet-stream",
+        "thumbnail": thumbnail,
+        "size": None,
+        "folder": True,
+    }
+
+
+def _album_thumbnail(album: dict) -> str | None:
+    """The primary photo's square, from primary_photo_extras (one call lists albums with it)."""
+    extras = album.get("primary_photo_extras") or {}
+    return extras.get("url_q") or extras.get("url_sq") or extras.get("url_t")
+
+
+def albums_page(reply: dict) -> dict:
+    """photosets.getList as the root folder: the photostream (first page only), then albums."""
+    check(reply)
+    body = reply.get("photosets") or {}
+    page, pages = _int(body.get("page")) or 1, _int(body.get("pages")) or 0
+    albums = [
+        folder_item(_text(album.get("title")) or str(album["id"]), f"{ALBUMS}{album['id']}/")
+        | {"thumbnail": _album_thumbnail(album)}
+        for album in body.get("photoset", [])
+    ]
+    head = [folder_item("Photostream", PHOTOSTREAM)] if page == 1 else []
+    return {
+        "contents": head + albums,
+        "page": page,
+        "pages": pages,
+        "total": _int(body.get("total")) or 0,
+        "next": page + 1 if page < pages else None,
+    }

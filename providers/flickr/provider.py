@@ -1,9 +1,22 @@
-"""Flickr as a picker provider: the interface in providers.base over client.py and adapter.py."""
+"""Flickr as a picker provider: the interface in providers.base over client.py and adapter.py.
+
+Folders: `/` (the photostream, then the albums), `/photostream/`, `/albums/{id}/`; an item's
+path is its folder's plus the photo id. Each folder page is one Flickr call (`extras` carry the
+thumbnails and formats).
+"""
+
+import re
 
 from django.conf import settings
 
+from picker.errors import NotFound
+from providers.flickr import adapter
 from providers.flickr.client import FlickrClient
 from providers.models import ProviderCredential
+
+# What a list page asks for in the same call: thumbnails, the original's format, media type.
+EXTRAS = "url_q,original_format,media,date_upload"
+_ALBUM = re.compile(r"^/albums/(\d{1,32})/?$")
 
 
 def keys(app) -> tuple[str, str]:
@@ -43,6 +56,29 @@ class FlickrProvider:
             "token": access["oauth_token"],
             "token_secret": access["oauth_token_secret"],
         }
+
+    def list_folder(self, connection, path: str, page: int | None) -> dict:
+        """{contents, next} of one folder page; one Flickr call."""
+        client = self.client(connection.app, connection)
+        paging = {"per_page": str(settings.OPENPICKER_FLICKR_PAGE_SIZE), "page": str(page or 1)}
+        path = path or "/"
+        if path == "/":
+            reply = client.call("flickr.photosets.getList", primary_photo_extras="url_q", **paging)
+            return adapter.albums_page(reply)
+        if path.rstrip("/") == adapter.PHOTOSTREAM.rstrip("/"):
+            reply = client.call("flickr.people.getPhotos", user_id="me", extras=EXTRAS, **paging)
+            return adapter.photos_page(reply, adapter.PHOTOSTREAM)
+        album = _ALBUM.match(path)
+        if album:
+            reply = client.call(
+                "flickr.photosets.getPhotos",
+                photoset_id=album[1],
+                user_id=connection.account_id,
+                extras=EXTRAS,
+                **paging,
+            )
+            return adapter.photos_page(reply, f"{adapter.ALBUMS}{album[1]}/")
+        raise NotFound(f"no Flickr folder {path!r}", code="folder_not_found")
 
     def disconnect(self, connection) -> None:
         """Flickr has no token revocation call: forgetting the tokens is the disconnect."""

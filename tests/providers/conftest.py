@@ -5,12 +5,19 @@ import pytest
 from tests.conftest import server_env
 from tests.servers import OpenPickerServer
 
+PAGE_SIZE = 10
+
 
 @pytest.fixture(scope="session")
 def sandbox_api(django_db_setup, django_db_blocker):
-    """OpenPicker under gunicorn with OPENPICKER_SANDBOX=1, on the test database."""
+    """OpenPicker under gunicorn with OPENPICKER_SANDBOX=1, on the test database.
+
+    Folder pages of 10 photos, so the sandbox's 36 photos and 12-photo albums span pages.
+    """
     with django_db_blocker.unblock():
-        server = OpenPickerServer(server_env(OPENPICKER_SANDBOX="1"))
+        server = OpenPickerServer(
+            server_env(OPENPICKER_SANDBOX="1", OPENPICKER_FLICKR_PAGE_SIZE=str(PAGE_SIZE))
+        )
     yield server
     server.stop()
 
