@@ -75,3 +75,15 @@ def list_folder(app, provider_name: str, token: str, path: str, page: int | None
         "contents": listed["contents"],
         "next": None if listed["next"] is None else str(listed["next"]),
     }
+
+
+def logout(app, provider_names: list[str], token: str) -> list[str]:
+    """Disconnect this session's accounts at these providers; the names that were connected."""
+    providers = {name: base.get(name) for name in provider_names}  # all known, or nothing done
+    done = []
+    for name, provider in providers.items():
+        connection = connection_for(app, name, token)
+        if connection is not None:
+            provider.disconnect(connection)
+            done.append(name)
+    return done

@@ -12,8 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from picker import access, params
+from picker.errors import BadRequest
 from picker.schema import errors
-from providers import cloud
+from providers import base, cloud
 
 
 class _Credentials(serializers.Serializer):
@@ -35,6 +36,10 @@ class FolderRequest(serializers.Serializer):
 
 class FolderListRequest(_Credentials):
     clouds = serializers.DictField(child=FolderRequest(), allow_empty=False)
+
+
+class LogoutRequest(_Credentials):
+    clouds = serializers.DictField(child=serializers.DictField(), required=False)
 
 
 ITEM = inline_serializer(
@@ -62,6 +67,10 @@ FOLDER = inline_serializer(
 FOLDER_LIST_RESPONSE = inline_serializer(
     "CloudFolderList",
     {"token": serializers.CharField(), "flickr": FOLDER},
+)
+LOGOUT_RESPONSE = inline_serializer(
+    "CloudLogout",
+    {"token": serializers.CharField(), "logged_out": serializers.ListField()},
 )
 ERRORS = errors(400, 401, 403, 404, 429, 502)
 
@@ -91,3 +100,17 @@ class FolderListView(APIView):
             page = int(folder["next"]) if folder.get("next") else None
             answer[name] = cloud.list_folder(app, name, token, folder.get("path") or "/", page)
         return Response(answer)
+
+
+class LogoutView(APIView):
+    @extend_schema(
+        operation_id="cloud_auth_logout",
+        request=LogoutRequest,
+        responses={200: LOGOUT_RESPONSE, **ERRORS},
+    )
+    def post(self, request):
+        data, app, token = validated(LogoutRequest, request)
+        if not data.get("token"):
+            raise BadRequest("a session token is required to log out", code="token_required")
+        names = list(data.get("clouds") or base.REGISTRY)
+        return Response({"token": token, "logged_out": cloud.logout(app, names, token)})

@@ -81,7 +81,8 @@ class FlickrProvider:
         raise NotFound(f"no Flickr folder {path!r}", code="folder_not_found")
 
     def disconnect(self, connection) -> None:
-        """Flickr has no token revocation call: forgetting the tokens is the disconnect."""
+        """Forget the tokens. Flickr's API has no call to revoke an OAuth token (users revoke
+        an app at flickr.com/services/auth/list.gne), so nothing is sent to Flickr."""
         connection.delete()
 
     def refresh(self, connection) -> None:
