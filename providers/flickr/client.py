@@ -90,13 +90,13 @@ class FlickrClient:
             raise ProviderError(f"Flickr refused the authorization step: {exc}") from exc
 
     # API calls
-    def reply(self, method: str, *, post: bool = False, **params) -> dict:
+    def reply(self, method: str, params: dict | None = None, *, post: bool = False) -> dict:
         """One /services/rest call (JSON) as Flickr answered it, stat:fail included.
 
         Reads are GETs, writes signed form POSTs (as flickr-sdk sends them). The call is counted
         against the key's hourly budget first: over it, ProviderBusy and nothing is sent.
         """
-        query = {**params, "method": method, "format": "json", "nojsoncallback": "1"}
+        query = {**(params or {}), "method": method, "format": "json", "nojsoncallback": "1"}
         limits.spend("flickr", self.key, settings.OPENPICKER_FLICKR_CALLS_PER_HOUR)
         url = f"{self.api}/services/rest"
         try:
@@ -115,7 +115,7 @@ class FlickrClient:
 
     def call(self, method: str, **params) -> dict:
         """One /services/rest call (JSON); stat:fail (sent with HTTP 200) raises."""
-        return check(self.reply(method, **params))
+        return check(self.reply(method, params))
 
     def upload(self, data: bytes, filename: str, **params) -> str:
         """POST /services/upload/ (multipart); the photo field stays out of the signature."""

@@ -8,7 +8,7 @@ from PIL import Image
 
 from providers.sandbox.flickr import catalogue
 
-WRITE_METHODS = set()  # none of the implemented methods writes
+WRITE_METHODS = {"flickr.photos.setMeta"}
 
 
 def fail(code: int, message: str) -> dict:
@@ -236,6 +236,21 @@ def prefs_get_privacy(params, token, base):
     return {"person": {"nsid": catalogue.USER["nsid"], "privacy": 1}}
 
 
+def photos_set_meta(params, token, base):
+    """Title and description of an uploaded photo (the built-in catalogue is read-only)."""
+    from providers.sandbox.models import FlickrUpload
+
+    photo = _photo(params)
+    if photo is None:
+        return fail(1, "Photo not found")
+    if not photo.upload:
+        return fail(2, "User cannot edit this photo")
+    FlickrUpload.objects.filter(pk=int(photo.id) - catalogue.UPLOAD_FIRST_ID).update(
+        title=params.get("title", ""), description=params.get("description", "")
+    )
+    return {}
+
+
 METHODS = {
     "flickr.test.login": test_login,
     "flickr.people.getPhotos": people_get_photos,
@@ -244,6 +259,7 @@ METHODS = {
     "flickr.photos.getInfo": photos_get_info,
     "flickr.photos.getSizes": photos_get_sizes,
     "flickr.prefs.getPrivacy": prefs_get_privacy,
+    "flickr.photos.setMeta": photos_set_meta,
 }
 
 
