@@ -141,3 +141,43 @@ def albums_page(reply: dict) -> dict:
         "total": _int(body.get("total")) or 0,
         "next": page + 1 if page < pages else None,
     }
+
+
+def mimetype_of(extension: str) -> str:
+    extension = (extension or "jpg").lower()
+    return f"image/{'jpeg' if extension in ('jpg', 'jpeg') else extension}"
+
+
+def photo_metadata(info: dict, sizes: dict) -> dict:
+    """photos.getInfo + photos.getSizes as a pick's metadata.
+
+    `source` is the original's URL (a provider-supplied URL: fetched only through the outbound
+    guard); the links users see are the photo page and its flic.kr short URL, as Flickr asks.
+    """
+    photo = check(info).get("photo") or {}
+    original = original_size(sizes) or {}
+    extension = photo.get("originalformat") or "jpg"
+    title = _text(photo.get("title")) or str(photo.get("id", "photo"))
+    filename = title if title.lower().endswith(f".{extension}") else f"{title}.{extension}"
+    page = next(
+        (
+            _text(url)
+            for url in (photo.get("urls") or {}).get("url", [])
+            if isinstance(url, dict) and url.get("type") == "photopage"
+        ),
+        None,
+    )
+    owner = photo.get("owner") or {}
+    return {
+        "id": str(photo.get("id", "")),
+        "filename": filename,
+        "mimetype": mimetype_of(extension),
+        "media": photo.get("media") or "photo",
+        "width": original.get("width"),
+        "height": original.get("height"),
+        "source": original.get("source"),
+        "page_url": page or page_url(owner.get("path_alias") or owner.get("nsid"), photo["id"]),
+        "short_url": short_url(photo["id"]),
+        "title": _text(photo.get("title")),
+        "description": _text(photo.get("description")),
+    }

@@ -9,7 +9,8 @@ import re
 
 from django.conf import settings
 
-from picker.errors import NotFound
+from picker.errors import BadRequest, NotFound
+from picker.outbound import Fetched, fetch_public_url
 from providers.flickr import adapter
 from providers.flickr.client import FlickrClient
 from providers.models import ProviderCredential
@@ -17,6 +18,15 @@ from providers.models import ProviderCredential
 # What a list page asks for in the same call: thumbnails, the original's format, media type.
 EXTRAS = "url_q,original_format,media,date_upload"
 _ALBUM = re.compile(r"^/albums/(\d{1,32})/?$")
+_ITEM = re.compile(r"^/(?:photostream|albums/\d{1,32})/(\d{1,32})$")
+
+
+def photo_id(path: str) -> str:
+    """The photo id an item path (`/photostream/{id}`, `/albums/{album}/{id}`) names."""
+    match = _ITEM.match(path or "")
+    if not match:
+        raise NotFound(f"no Flickr photo at {path!r}", code="item_not_found")
+    return match[1]
 
 
 def keys(app) -> tuple[str, str]:
@@ -79,6 +89,26 @@ class FlickrProvider:
             )
             return adapter.photos_page(reply, f"{adapter.ALBUMS}{album[1]}/")
         raise NotFound(f"no Flickr folder {path!r}", code="folder_not_found")
+
+    def metadata(self, connection, path: str) -> dict:
+        """A photo's picker metadata (photos.getInfo and photos.getSizes: two calls)."""
+        client = self.client(connection.app, connection)
+        number = photo_id(path)
+        info = client.call("flickr.photos.getInfo", photo_id=number)
+        meta = adapter.photo_metadata(info, client.call("flickr.photos.getSizes", photo_id=number))
+        if meta["media"] != "photo":
+            raise BadRequest("only photos can be picked from Flickr", code="not_an_image")
+        return meta
+
+    def open(self, connection, path: str) -> Fetched:
+        """The original, streamed: its URL is from Flickr's reply, so the outbound guard vets it."""
+        client = self.client(connection.app, connection)
+        original = adapter.original_size(
+            client.call("flickr.photos.getSizes", photo_id=photo_id(path))
+        )
+        if not original or not original.get("source"):
+            raise NotFound("Flickr lists no size of this photo", code="item_not_found")
+        return fetch_public_url(original["source"])
 
     def disconnect(self, connection) -> None:
         """Forget the tokens. Flickr's API has no call to revoke an OAuth token (users revoke
