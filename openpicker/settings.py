@@ -251,6 +251,8 @@ OPENPICKER_FLICKR_UPLOAD_BASE = os.environ.get(
 ).rstrip("/")
 # At most this many Flickr API calls per hour per API key (Flickr's documented limit is 3,600).
 OPENPICKER_FLICKR_CALLS_PER_HOUR = int(os.environ.get("OPENPICKER_FLICKR_CALLS_PER_HOUR", 3600))
+# Photos per folder page of the cloud API (Flickr allows up to 500 per call).
+OPENPICKER_FLICKR_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_FLICKR_PAGE_SIZE", 100)), 500)
 if OPENPICKER_SANDBOX:
     from urllib.parse import urlsplit as _urlsplit
 
