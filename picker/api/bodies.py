@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from django.http.multipartparser import MultiPartParserError
 
+from picker.api.payloads import StoreUrl, parse
 from picker.errors import BadRequest
 from picker.streams import Base64Reader, ReadFn
 
@@ -57,7 +58,7 @@ def upload_body(request, *, base64decode: bool = False) -> Body:
         upload = files.get("fileUpload")
         if upload is None:
             if form.get("url"):
-                return Body(read=None, url=form["url"])
+                return Body(read=None, url=parse(StoreUrl, {"url": form["url"]})["url"])
             raise BadRequest("multipart body has no fileUpload field", code="missing_file")
         read = Base64Reader(upload.read).read if base64decode else upload.read
         return Body(
@@ -77,7 +78,7 @@ def upload_body(request, *, base64decode: bool = False) -> Body:
             except (UnicodeDecodeError, ValueError):
                 form = {}
             if set(form) == {"url"} and len(form["url"]) == 1:
-                return Body(read=None, url=form["url"][0])
+                return Body(read=None, url=parse(StoreUrl, {"url": form["url"][0]})["url"])
         read_fn = _prepend(raw, request.read)
     if base64decode:
         return Body(read=Base64Reader(read_fn).read, mimetype=content_type or None)
