@@ -1,5 +1,5 @@
 """OpenAPI response shapes for drf-spectacular (views build their own JSON; request bodies are
-serializers in picker.api.payloads, which validate as well as document)."""
+serializers in the API package's payloads module, which validate as well as document)."""
 
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
