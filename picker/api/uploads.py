@@ -10,26 +10,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from picker import access, files, multipart, params
+from picker import access, multipart, params
+from picker.api import payloads
 from picker.blobs import store_blob
-from picker.errors import BadRequest
-from picker.schema import BLOB, STORE_OPTIONS, errors
+from picker.schema import BLOB, errors
 
-_COMMON = {
-    "apikey": serializers.CharField(),
-    "policy": serializers.CharField(required=False),
-    "signature": serializers.CharField(required=False),
-}
-START_REQUEST = inline_serializer(
-    "MultipartStart",
-    {
-        **_COMMON,
-        "filename": serializers.CharField(),
-        "mimetype": serializers.CharField(required=False),
-        "size": serializers.IntegerField(min_value=1),
-        "store": STORE_OPTIONS,
-    },
-)
 START_RESPONSE = inline_serializer(
     "MultipartStarted",
     {
@@ -39,39 +24,11 @@ START_RESPONSE = inline_serializer(
         "location_url": serializers.CharField(),
     },
 )
-UPLOAD_REQUEST = inline_serializer(
-    "MultipartUploadPart",
-    {
-        **_COMMON,
-        "upload_id": serializers.CharField(),
-        "uri": serializers.CharField(required=False),
-        "region": serializers.CharField(required=False),
-        "part": serializers.IntegerField(min_value=1, max_value=multipart.MAX_PARTS),
-        "size": serializers.IntegerField(min_value=1, max_value=multipart.MAX_PART_BYTES),
-        "md5": serializers.CharField(),
-    },
-)
 UPLOAD_RESPONSE = inline_serializer(
     "MultipartPartTarget",
     {
         "url": serializers.URLField(),
         "headers": serializers.DictField(child=serializers.CharField()),
-    },
-)
-COMPLETE_REQUEST = inline_serializer(
-    "MultipartComplete",
-    {
-        **_COMMON,
-        "upload_id": serializers.CharField(),
-        "uri": serializers.CharField(required=False),
-        "region": serializers.CharField(required=False),
-        "store": STORE_OPTIONS,
-        "parts": serializers.ListField(
-            child=inline_serializer(
-                "MultipartPartRef",
-                {"part_number": serializers.IntegerField(), "etag": serializers.CharField()},
-            )
-        ),
     },
 )
 ERRORS = {
@@ -89,39 +46,27 @@ def location_url() -> str:
     return where if base.scheme == "https" else f"{base.scheme}://{where}"
 
 
-def _app_and_body(request):
+def _app_and_body(request, payload: type[payloads.Payload]):
+    """The app the body's credentials name, the credentials, and the validated body."""
     body = params.json_object(request)
     creds = params.credentials(request, body)
-    return access.resolve_app(creds), creds, body
-
-
-def _store_options(body: dict) -> files.StoreOptions:
-    store = body.get("store") or {}
-    if not isinstance(store, dict):
-        raise BadRequest("store must be an object", code="invalid_parameter")
-    return files.StoreOptions.build(
-        location=store.get("location"),
-        filename=body.get("filename"),
-        mimetype=body.get("mimetype"),
-        path=store.get("path"),
-        container=store.get("container"),
-        access=store.get("access"),
-    )
+    app = access.resolve_app(creds)
+    return app, creds, payloads.parse(payload, body)
 
 
 class StartView(APIView):
     @extend_schema(
         operation_id="multipart_start",
-        request=START_REQUEST,
+        request=payloads.MultipartStart,
         responses={200: START_RESPONSE, **ERRORS},
     )
     def post(self, request):
-        app, creds, body = _app_and_body(request)
+        app, creds, body = _app_and_body(request, payloads.MultipartStart)
         policy = access.authorize(app, creds, "store")
-        size = params.integer(body.get("size"), "size")
-        if size is None or size <= 0:
-            raise BadRequest("size must be a positive integer", code="invalid_parameter")
-        upload = multipart.start(app, _store_options(body), size, policy)
+        options = payloads.StoreParams.options(
+            body.get("store"), filename=body["filename"], mimetype=body.get("mimetype")
+        )
+        upload = multipart.start(app, options, body["size"], policy)
         return Response(
             {
                 "uri": f"/{upload.upload_id}",
@@ -136,15 +81,13 @@ class StartView(APIView):
 class PartTargetView(APIView):
     @extend_schema(
         operation_id="multipart_upload",
-        request=UPLOAD_REQUEST,
+        request=payloads.MultipartUploadPart,
         responses={200: UPLOAD_RESPONSE, **ERRORS},
     )
     def post(self, request):
-        app, _, body = _app_and_body(request)
-        upload = multipart.get_upload(app, params.text(body.get("upload_id"), "upload_id", 64))
-        number = params.integer(body.get("part"), "part") or 0
-        size = params.integer(body.get("size"), "size") or 0
-        md5 = params.text(body.get("md5"), "md5", 64) or ""
+        app, _, body = _app_and_body(request, payloads.MultipartUploadPart)
+        upload = multipart.get_upload(app, body["upload_id"])
+        number, size, md5 = body["part"], body["size"], body["md5"]
         multipart.check_part(number, size, md5)
         query = urlencode(
             {
@@ -191,19 +134,14 @@ class PartView(APIView):
 class CompleteView(APIView):
     @extend_schema(
         operation_id="multipart_complete",
-        request=COMPLETE_REQUEST,
+        request=payloads.MultipartComplete,
         responses={200: BLOB, 202: None, **ERRORS},
     )
     def post(self, request):
-        app, creds, body = _app_and_body(request)
+        app, creds, body = _app_and_body(request, payloads.MultipartComplete)
         policy = access.authorize(app, creds, "store")
-        link = multipart.complete(
-            app,
-            params.text(body.get("upload_id"), "upload_id", 64),
-            body.get("parts"),
-            _store_options(body),
-            policy,
-        )
+        options = payloads.StoreParams.options(body.get("store"), mimetype=body.get("mimetype"))
+        link = multipart.complete(app, body["upload_id"], body["parts"], options, policy)
         if link is None:
             return Response({"status": "Pending"}, status=202)
         return Response(store_blob(link))
