@@ -75,7 +75,7 @@ COMPLETE_REQUEST = inline_serializer(
     },
 )
 ERRORS = {
-    **errors(400, 401, 403, 404),
+    **errors(400, 401, 403, 404, 409, 413),
 }
 
 
@@ -144,22 +144,16 @@ class PartTargetView(APIView):
         responses={200: UPLOAD_RESPONSE, **ERRORS},
     )
     def post(self, request):
-        app, _, body = _app_and_body(request)
-        upload = multipart.get_upload(app, params.text(body.get("upload_id"), "upload_id", 64))
+        app, creds, body = _app_and_body(request)
+        policy = access.authorize(app, creds, "store")
+        upload_id = params.text(body.get("upload_id"), "upload_id", 64) or ""
         number = params.integer(body.get("part"), "part") or 0
         size = params.integer(body.get("size"), "size") or 0
         md5 = params.text(body.get("md5"), "md5", 64) or ""
-        multipart.check_part(number, size, md5)
-        query = urlencode(
-            {
-                "size": size,
-                "md5": md5,
-                "signature": multipart.part_signature(upload.upload_id, number, size, md5),
-            }
-        )
+        query = multipart.part_target(app, upload_id, number, size, md5, policy)
         url = (
             f"{settings.OPENPICKER_BASE_URL}/upload/multipart/part/"
-            f"{upload.upload_id}/{number}?{query}"
+            f"{upload_id}/{number}?{urlencode(query)}"
         )
         return Response({"url": url, "headers": {"Content-MD5": md5}})
 
@@ -172,6 +166,7 @@ class PartView(APIView):
         parameters=[
             OpenApiParameter("size", int),
             OpenApiParameter("md5", str),
+            OpenApiParameter("expires", int),
             OpenApiParameter("signature", str),
         ],
         request={"application/octet-stream": bytes},
@@ -185,7 +180,14 @@ class PartView(APIView):
         django_request = request._request
         length = params.integer(django_request.META.get("CONTENT_LENGTH"), "Content-Length") or 0
         etag = multipart.receive_part(
-            upload_id, part, size, md5, query.get("signature", ""), django_request.read, length
+            upload_id,
+            part,
+            size,
+            md5,
+            params.integer(query.get("expires"), "expires") or 0,
+            query.get("signature", ""),
+            django_request.read,
+            length,
         )
         response = Response(status=200)
         response["ETag"] = f'"{etag}"'
