@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -91,8 +91,22 @@ def location_url() -> str:
 
 def _app_and_body(request):
     body = params.json_object(request)
-    creds = params.credentials(request, body)
+    creds = params.credentials(request, body, _start_security(body))
     return access.resolve_app(creds), creds, body
+
+
+def _start_security(body: dict) -> dict:
+    """The policy and signature `start` was given, from the `uri` it answered.
+
+    Both SDKs send `uri` back on every later step, but filestack-python sends no policy with
+    /multipart/upload: so `uri` carries start's, and each step checks it (expiry, call, maxSize)
+    as start did. A policy in the request itself comes first.
+    """
+    uri = body.get("uri")
+    if not isinstance(uri, str):
+        return {}
+    query = dict(parse_qsl(urlsplit(uri).query))
+    return {name: query[name] for name in ("policy", "signature") if name in query}
 
 
 def _store_options(body: dict) -> files.StoreOptions:
@@ -126,9 +140,10 @@ class StartView(APIView):
         if size is None or size <= 0:
             raise BadRequest("size must be a positive integer", code="invalid_parameter")
         upload = multipart.start(app, _store_options(body), size, policy)
+        security = {"policy": creds.policy, "signature": creds.signature} if policy else {}
         return Response(
             {
-                "uri": f"/{upload.upload_id}",
+                "uri": f"/{upload.upload_id}" + (f"?{urlencode(security)}" if security else ""),
                 "region": "local",
                 "upload_id": upload.upload_id,
                 "location_url": location_url(),

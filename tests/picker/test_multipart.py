@@ -277,21 +277,40 @@ def test_every_step_needs_a_policy_when_the_app_requires_one(client, secured, st
     uploader = Uploader(client, secured, policy)
     assert Uploader(client, secured).start(10).json()["error"] == "policy_required"
     started = uploader.start(10).json()
+    # No policy in the request, and a `uri` that does not carry start's either.
+    stripped = {**started, "uri": f"/{started['upload_id']}"}
     bare = Uploader(client, secured)
-    refused = bare.target(started, 1, 10, md5_b64(b"a" * 10))
+    refused = bare.target(stripped, 1, 10, md5_b64(b"a" * 10))
     assert refused.status_code == 403 and refused.json()["error"] == "policy_required"
     wrong_call = Uploader(client, secured, signed(secured, call=["read"]))
     refused = wrong_call.target(started, 1, 10, md5_b64(b"a" * 10))
     assert refused.status_code == 403 and refused.json()["error"] == "policy_call"
     forged = Uploader(client, secured, {**policy, "signature": "0" * 64})
-    assert forged.target(started, 1, 10, md5_b64(b"a" * 10)).status_code == 403
+    refused = forged.target(started, 1, 10, md5_b64(b"a" * 10))
+    assert refused.status_code == 403 and refused.json()["error"] == "invalid_signature"
+    forged_uri = {**started, "uri": started["uri"].replace(policy["signature"], "0" * 64)}
+    refused = bare.target(forged_uri, 1, 10, md5_b64(b"a" * 10))
+    assert refused.status_code == 403 and refused.json()["error"] == "invalid_signature"
     assert staged_for(stored_keys, started["upload_id"]) == []
-    put = uploader.put(started, 1, b"a" * 10)
+    # filestack-python sends no policy with /multipart/upload: start's, in `uri`, is checked.
+    target = bare.target(started, 1, 10, md5_b64(b"a" * 10))
+    assert target.status_code == 200, target.content
+    put = bare.send(target.json(), b"a" * 10)
     assert put.status_code == 200
     parts = [{"part_number": 1, "etag": put["ETag"]}]
-    refused = bare.complete(started, parts, 10)
+    refused = bare.complete(stripped, parts, 10)
     assert refused.status_code == 403 and refused.json()["error"] == "policy_required"
     assert uploader.complete(started, parts, 10).status_code == 200
+
+
+def test_start_policy_in_the_uri_stops_working_when_it_expires(client, secured):
+    uploader = Uploader(client, secured, signed(secured, call=["store"], expiry=time.time() + 2))
+    started = uploader.start(10).json()
+    bare = Uploader(client, secured)
+    assert bare.target(started, 1, 10, md5_b64(b"a" * 10)).status_code == 200
+    time.sleep(2.1)
+    refused = bare.target(started, 1, 10, md5_b64(b"a" * 10))
+    assert refused.status_code == 403 and refused.json()["error"] == "policy_expired"
 
 
 def test_a_part_url_ends_with_the_policy_that_issued_it(client, secured, stored_keys):
