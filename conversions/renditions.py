@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -60,7 +61,9 @@ def request_rendition(
 
     rendition, created = claim(link, conversion.spec)
     if created:
-        events.publish("fp.converse", link.app, link, url=url)
+        if conversion.store is None:
+            # A stored conversion is announced once, with its copy, by store_copy.
+            events.publish(events.Converse(app=link.app, link=link, url=url))
         transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
     elif rendition.status == Rendition.Status.PENDING and (
         rendition.queued_at < timezone.now() - stale_after()
@@ -165,16 +168,20 @@ def store_copy(
     link: FileLink, rendition: Rendition, conversion: Conversion, policy, url: str
 ) -> FileLink:
     """A stored conversion: the rendition's bytes become a new file in the app's storage."""
-    options = conversion.store
     stem = link.filename.rsplit(".", 1)[0] if "." in link.filename else link.filename
-    options.filename = options.filename or f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"
-    options.mimetype = rendition.mimetype
-    reader = storage.ChainReader([storage.read_range(cache_location(), rendition.key)])
-    created = files.store(
-        link.app, reader.read, options, policy=policy, declared_size=rendition.size
+    options = replace(
+        conversion.store.fill(filename=f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"),
+        mimetype=rendition.mimetype,
     )
-    events.publish("fp.converse", link.app, link, url=url, stored=created)
-    return created
+    reader = storage.ChainReader([storage.read_range(cache_location(), rendition.key)])
+    return files.store(
+        link.app,
+        reader.read,
+        options,
+        policy=policy,
+        declared_size=rendition.size,
+        announce=lambda created: events.Converse(app=link.app, link=link, url=url, stored=created),
+    )
 
 
 def forget(link: FileLink) -> int:

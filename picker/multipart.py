@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -264,11 +265,13 @@ def complete(
     if not claimed:
         return None
     location = _location(upload)
-    options.filename = upload.filename
-    options.mimetype = options.mimetype or upload.mimetype
-    options.path = upload.path or None
-    options.container = upload.container or None
-    options.access = upload.access
+    options = replace(
+        options.fill(mimetype=upload.mimetype),
+        filename=upload.filename,
+        path=upload.path or None,
+        container=upload.container or None,
+        access=upload.access,
+    )
     chain = storage.ChainReader(storage.read_range(location, part.staging_key) for part in ordered)
     try:
         link = files.store(app, chain.read, options, policy=policy, declared_size=upload.size)

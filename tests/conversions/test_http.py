@@ -26,8 +26,8 @@ def photo(app, store):
 def announced():
     seen = []
 
-    def receiver(sender, action, app, link=None, extra=None, **kwargs):
-        seen.append((action, link, extra or {}))
+    def receiver(sender, event, **kwargs):
+        seen.append(event)
 
     events.file_event.connect(receiver, dispatch_uid="test-announced")
     yield seen
@@ -47,9 +47,10 @@ def test_seed_convert_400_stored_in_s3(client, app, photo, stored_keys, announce
     image = open_image(body(client.get(f"/api/file/{blob['handle']}")))
     assert image.size == (400, 300) and image.format == "JPEG"
     assert blob["type"] == "image/jpeg" and blob["filename"] == "cat.jpg"
-    converse = [extra for action, link, extra in announced if action == "fp.converse"]
-    assert converse and converse[-1]["stored"].handle == blob["handle"]
-    assert "/convert?" in converse[-1]["url"] and app.apikey not in converse[-1]["url"]
+    assert [event.action for event in announced] == ["fp.converse"]
+    converse = announced[0]
+    assert converse.link.handle == photo["handle"] and converse.stored.handle == blob["handle"]
+    assert "/convert?" in converse.url and app.apikey not in converse.url
 
 
 def test_seed_crop_first_300(client, app, photo):
