@@ -137,11 +137,14 @@ class MultipartUpload(models.Model):
 
 
 class MultipartPart(models.Model):
+    """A part staged (or, with `receiving_since`, being received) for a multipart upload."""
+
     upload = models.ForeignKey(MultipartUpload, on_delete=models.CASCADE, related_name="parts")
     number = models.PositiveIntegerField()
     size = models.BigIntegerField()
     etag = models.CharField(max_length=64)
     staging_key = models.TextField()
+    receiving_since = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [

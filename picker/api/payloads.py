@@ -101,7 +101,7 @@ class MultipartUploadPart(Credentials):
     error_codes = {"part": "invalid_part", "size": "invalid_part", "md5": "invalid_md5"}
 
     upload_id = _text(64, required=True)
-    uri = _text(128)
+    uri = _text(10240)
     region = _text(64)
     part = serializers.IntegerField(min_value=1, max_value=multipart.MAX_PARTS)
     size = serializers.IntegerField(min_value=1, max_value=multipart.MAX_PART_BYTES)
@@ -121,7 +121,7 @@ class MultipartComplete(Credentials):
     error_codes = {"parts": "invalid_parts"}
 
     upload_id = _text(64, required=True)
-    uri = _text(128)
+    uri = _text(10240)
     region = _text(64)
     filename = _text(1024)
     mimetype = _text(255)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -32,7 +32,7 @@ UPLOAD_RESPONSE = inline_serializer(
     },
 )
 ERRORS = {
-    **errors(400, 401, 403, 404),
+    **errors(400, 401, 403, 404, 409, 413),
 }
 
 
@@ -49,9 +49,23 @@ def location_url() -> str:
 def _app_and_body(request, payload: type[payloads.Payload]):
     """The app the body's credentials name, the credentials, and the validated body."""
     body = params.json_object(request)
-    creds = params.credentials(request, body)
+    creds = params.credentials(request, body, _start_security(body))
     app = access.resolve_app(creds)
     return app, creds, payloads.parse(payload, body)
+
+
+def _start_security(body: dict) -> dict:
+    """The policy and signature `start` was given, from the `uri` it answered.
+
+    Both SDKs send `uri` back on every later step, but filestack-python sends no policy with
+    /multipart/upload: so `uri` carries start's, and each step checks it (expiry, call, maxSize)
+    as start did. A policy in the request itself comes first.
+    """
+    uri = body.get("uri")
+    if not isinstance(uri, str):
+        return {}
+    query = dict(parse_qsl(urlsplit(uri).query))
+    return {name: query[name] for name in ("policy", "signature") if name in query}
 
 
 class StartView(APIView):
@@ -67,9 +81,10 @@ class StartView(APIView):
             body.get("store"), filename=body["filename"], mimetype=body.get("mimetype")
         )
         upload = multipart.start(app, options, body["size"], policy)
+        security = {"policy": creds.policy, "signature": creds.signature} if policy else {}
         return Response(
             {
-                "uri": f"/{upload.upload_id}",
+                "uri": f"/{upload.upload_id}" + (f"?{urlencode(security)}" if security else ""),
                 "region": "local",
                 "upload_id": upload.upload_id,
                 "location_url": location_url(),
@@ -85,20 +100,13 @@ class PartTargetView(APIView):
         responses={200: UPLOAD_RESPONSE, **ERRORS},
     )
     def post(self, request):
-        app, _, body = _app_and_body(request, payloads.MultipartUploadPart)
-        upload = multipart.get_upload(app, body["upload_id"])
-        number, size, md5 = body["part"], body["size"], body["md5"]
-        multipart.check_part(number, size, md5)
-        query = urlencode(
-            {
-                "size": size,
-                "md5": md5,
-                "signature": multipart.part_signature(upload.upload_id, number, size, md5),
-            }
-        )
+        app, creds, body = _app_and_body(request, payloads.MultipartUploadPart)
+        policy = access.authorize(app, creds, "store")
+        upload_id, number, md5 = body["upload_id"], body["part"], body["md5"]
+        query = multipart.part_target(app, upload_id, number, body["size"], md5, policy)
         url = (
             f"{settings.OPENPICKER_BASE_URL}/upload/multipart/part/"
-            f"{upload.upload_id}/{number}?{query}"
+            f"{upload_id}/{number}?{urlencode(query)}"
         )
         return Response({"url": url, "headers": {"Content-MD5": md5}})
 
@@ -111,6 +119,7 @@ class PartView(APIView):
         parameters=[
             OpenApiParameter("size", int),
             OpenApiParameter("md5", str),
+            OpenApiParameter("expires", int),
             OpenApiParameter("signature", str),
         ],
         request={"application/octet-stream": bytes},
@@ -124,7 +133,14 @@ class PartView(APIView):
         django_request = request._request
         length = params.integer(django_request.META.get("CONTENT_LENGTH"), "Content-Length") or 0
         etag = multipart.receive_part(
-            upload_id, part, size, md5, query.get("signature", ""), django_request.read, length
+            upload_id,
+            part,
+            size,
+            md5,
+            params.integer(query.get("expires"), "expires") or 0,
+            query.get("signature", ""),
+            django_request.read,
+            length,
         )
         response = Response(status=200)
         response["ETag"] = f'"{etag}"'
