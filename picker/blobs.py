@@ -1,8 +1,15 @@
-"""The JSON shapes a FileLink is described by: store responses, blobs and metadata."""
+"""The JSON shapes a FileLink is described by: store responses, blobs and metadata.
+
+Metadata never does work that grows with the file: `width`, `height` and `exif` open the image
+lazily over ranged reads of its header (at most METADATA_READ_BUDGET bytes, never the pixels),
+and digests come from the row (a store computes md5 and sha256; the others are computed once,
+in one pass, and kept).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from picker import storage
 from picker.models import FileLink
-from picker.streams import seekable
+from picker.streams import RangeReader
 
 DEFAULT_METADATA = (
     "size",
@@ -24,7 +31,11 @@ DEFAULT_METADATA = (
 )
 HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 METADATA_FLAGS = (*DEFAULT_METADATA, "width", "height", "cloud", "source_url", "exif", *HASHES)
-IMAGE_HEADER_MAX_PIXELS = 500_000_000
+# The most bytes of a file that width, height and exif read: a JPEG's APP segments before its
+# frame header, a PNG's chunks before its pixels, a TIFF's header and first directory.
+METADATA_READ_BUDGET = 4 * 1024 * 1024
+# Bytes fetched per ranged read: one GET usually covers a whole header.
+HEADER_READ_SIZE = 64 * 1024
 
 
 def store_blob(link: FileLink) -> dict:
@@ -49,6 +60,7 @@ def metadata(link: FileLink, flags: list[str]) -> dict:
     wanted = [flag for flag in METADATA_FLAGS if flag in flags] or list(DEFAULT_METADATA)
     if ("width" in wanted or "height" in wanted) and link.width is None:
         _measure(link)
+    digests = _digests(link, [name for name in wanted if name in HASHES])
     out: dict = {}
     for name in wanted:
         if name == "size":
@@ -76,7 +88,7 @@ def metadata(link: FileLink, flags: list[str]) -> dict:
         elif name == "exif":
             out["exif"] = _exif(link)
         elif name in HASHES:
-            out[name] = _digest(link, name)
+            out[name] = digests[name]
     return out
 
 
@@ -86,11 +98,25 @@ def _location_name(link: FileLink) -> str:
     return storage.location_of(link).location_name
 
 
+def _refuse_decoding() -> None:
+    raise OSError("metadata reads headers only")
+
+
 @contextmanager
 def _open_image(link: FileLink) -> Iterator[Image.Image]:
-    """The stored image, opened from the first bytes read (Pillow reads the header only)."""
-    reader = storage.ChainReader([storage.read_range(storage.location_of(link), link.key)])
-    with seekable(reader) as fp, Image.open(fp) as image:
+    """The stored image, opened lazily over ranged reads: Pillow reads the header only.
+
+    Decoding the pixels is refused (Pillow's PNG getexif would decode a whole image to look
+    for an eXIf chunk after the pixels: a decompression bomb's worth of memory).
+    """
+    location = storage.location_of(link)
+    raw = RangeReader(
+        lambda start, end: storage.read_range(location, link.key, start, end),
+        link.size or 0,
+        budget=METADATA_READ_BUDGET,
+    )
+    with io.BufferedReader(raw, HEADER_READ_SIZE) as fp, Image.open(fp) as image:
+        image.load = _refuse_decoding  # type: ignore[method-assign]
         yield image
 
 
@@ -138,14 +164,19 @@ def _plain(value):
     return str(value)
 
 
-def _digest(link: FileLink, name: str) -> str | None:
-    if name == "md5" and link.md5:
-        return link.md5
-    if name == "sha256" and link.sha256:
-        return link.sha256
-    if link.kind != FileLink.Kind.STORED:
-        return None
-    digest = hashlib.new(name)
-    for chunk in storage.read_range(storage.location_of(link), link.key):
-        digest.update(chunk)
-    return digest.hexdigest()
+def _digests(link: FileLink, names: list[str]) -> dict[str, str | None]:
+    """The digests asked for, from the row; one missing there (sha1 and the other SHA-2s, or a
+    row older than the store's own hashing) is computed in one pass over the file and kept, so
+    no file is ever hashed twice for metadata."""
+    missing = [name for name in names if not getattr(link, name)]
+    if missing and link.kind == FileLink.Kind.STORED:
+        hashers = {name: hashlib.new(name, usedforsecurity=False) for name in missing}
+        for chunk in storage.read_range(storage.location_of(link), link.key):
+            for hasher in hashers.values():
+                hasher.update(chunk)
+        computed = {name: hasher.hexdigest() for name, hasher in hashers.items()}
+        # Kept only if the bytes are still those hashed (an overwrite bumps the version).
+        FileLink.objects.filter(pk=link.pk, version=link.version).update(**computed)
+        for name, value in computed.items():
+            setattr(link, name, value)
+    return {name: getattr(link, name) or None for name in names}
