@@ -147,9 +147,19 @@ OPENPICKER_SANDBOX = env_bool("OPENPICKER_SANDBOX")
 OPENPICKER_MAX_UPLOAD_BYTES = int(os.environ.get("OPENPICKER_MAX_UPLOAD_BYTES", 5 * 1024**3))
 OPENPICKER_FETCH_MAX_BYTES = int(os.environ.get("OPENPICKER_FETCH_MAX_BYTES", 1024**3))
 OPENPICKER_FETCH_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_TIMEOUT", 30))
+# Each address of a host gets this long to accept the connection (within the total deadline
+# above), so one address that drops packets does not use up the whole deadline.
+OPENPICKER_FETCH_CONNECT_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_CONNECT_TIMEOUT", 5))
 OPENPICKER_MAX_PIXELS = int(os.environ.get("OPENPICKER_MAX_PIXELS", 80_000_000))
 OPENPICKER_CONVERT_WAIT = float(os.environ.get("OPENPICKER_CONVERT_WAIT", 20))
 OPENPICKER_CONVERT_STALE = float(os.environ.get("OPENPICKER_CONVERT_STALE", 300))
+# Bounded conversions: tasks in a CDN chain, pixels a chain may process in all (the source plus
+# every step's result), attempts before a job whose worker keeps dying is given up.
+OPENPICKER_CDN_MAX_TASKS = int(os.environ.get("OPENPICKER_CDN_MAX_TASKS", 20))
+OPENPICKER_CONVERT_PIXEL_BUDGET = int(
+    os.environ.get("OPENPICKER_CONVERT_PIXEL_BUDGET", 250_000_000)
+)
+OPENPICKER_CONVERT_ATTEMPTS = int(os.environ.get("OPENPICKER_CONVERT_ATTEMPTS", 3))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
 
 CORS_ALLOW_ALL_ORIGINS = True
@@ -241,6 +251,8 @@ OPENPICKER_FLICKR_UPLOAD_BASE = os.environ.get(
 ).rstrip("/")
 # At most this many Flickr API calls per hour per API key (Flickr's documented limit is 3,600).
 OPENPICKER_FLICKR_CALLS_PER_HOUR = int(os.environ.get("OPENPICKER_FLICKR_CALLS_PER_HOUR", 3600))
+# Photos per folder page of the cloud API (Flickr allows up to 500 per call).
+OPENPICKER_FLICKR_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_FLICKR_PAGE_SIZE", 100)), 500)
 if OPENPICKER_SANDBOX:
     from urllib.parse import urlsplit as _urlsplit
 

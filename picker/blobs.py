@@ -15,9 +15,9 @@ from contextlib import contextmanager
 
 from PIL import Image, UnidentifiedImageError
 
-from picker import storage
+from picker import files, storage
 from picker.models import FileLink
-from picker.streams import RangeReader
+from picker.streams import CHUNK, RangeReader, ReadBudgetExceeded, seekable
 
 DEFAULT_METADATA = (
     "size",
@@ -103,26 +103,54 @@ def _refuse_decoding() -> None:
 
 
 @contextmanager
-def _open_image(link: FileLink) -> Iterator[Image.Image]:
-    """The stored image, opened lazily over ranged reads: Pillow reads the header only.
+def _header_reader(link: FileLink) -> Iterator[io.BufferedIOBase]:
+    if link.kind == FileLink.Kind.STORED:
+        location = storage.location_of(link)
+        raw = RangeReader(
+            lambda start, end: storage.read_range(location, link.key, start, end),
+            link.size or 0,
+            budget=METADATA_READ_BUDGET,
+        )
+        with io.BufferedReader(raw, HEADER_READ_SIZE) as fp:
+            yield fp
+        return
+    with files.open_bytes(link) as opened:
+        budgeted = _Budgeted(opened.read, METADATA_READ_BUDGET)
+        with seekable(budgeted) as fp:  # type: ignore[arg-type]
+            yield fp
 
-    Decoding the pixels is refused (Pillow's PNG getexif would decode a whole image to look
-    for an eXIf chunk after the pixels: a decompression bomb's worth of memory).
+
+class _Budgeted:
+    """A forward reader that refuses to read past `budget` bytes (as an OSError, for Pillow)."""
+
+    def __init__(self, read, budget: int):
+        self._read, self._left = read, budget
+
+    def read(self, n: int = CHUNK) -> bytes:
+        if self._left <= 0:
+            raise ReadBudgetExceeded(f"reading more than {METADATA_READ_BUDGET} bytes of a header")
+        data = self._read(min(n, self._left))
+        self._left -= len(data)
+        return data
+
+
+@contextmanager
+def _open_image(link: FileLink) -> Iterator[Image.Image]:
+    """The image, opened lazily: Pillow reads the header only, at most METADATA_READ_BUDGET bytes.
+
+    A stored file is read through ranged reads (a TIFF's directory at the end of the file is
+    fetched, not what precedes it); a symlink's bytes come through its provider's opener (or the
+    outbound guard) as far as read. Decoding the pixels is refused: Pillow's PNG getexif would
+    decode a whole image to look for an eXIf chunk after them (a decompression bomb's memory).
     """
-    location = storage.location_of(link)
-    raw = RangeReader(
-        lambda start, end: storage.read_range(location, link.key, start, end),
-        link.size or 0,
-        budget=METADATA_READ_BUDGET,
-    )
-    with io.BufferedReader(raw, HEADER_READ_SIZE) as fp, Image.open(fp) as image:
+    with _header_reader(link) as fp, Image.open(fp) as image:
         image.load = _refuse_decoding  # type: ignore[method-assign]
         yield image
 
 
 def _measure(link: FileLink) -> None:
     """Read the image header (not the pixels) once and keep width/height on the row."""
-    if link.kind != FileLink.Kind.STORED or not link.mimetype.startswith("image/"):
+    if not link.mimetype.startswith("image/"):
         return
     try:
         with _open_image(link) as image:
@@ -135,7 +163,7 @@ def _measure(link: FileLink) -> None:
 
 
 def _exif(link: FileLink) -> dict:
-    if link.kind != FileLink.Kind.STORED or not link.mimetype.startswith("image/"):
+    if not link.mimetype.startswith("image/"):
         return {}
     from PIL import ExifTags
 
@@ -165,18 +193,21 @@ def _plain(value):
 
 
 def _digests(link: FileLink, names: list[str]) -> dict[str, str | None]:
-    """The digests asked for, from the row; one missing there (sha1 and the other SHA-2s, or a
-    row older than the store's own hashing) is computed in one pass over the file and kept, so
-    no file is ever hashed twice for metadata."""
+    """The digests asked for, from the row; those missing there (sha1 and the other SHA-2s, or a
+    row older than the store's own hashing) are computed in one pass over the file and, for a
+    stored file, kept, so no stored file is hashed twice for metadata. A symlink's bytes live at
+    its provider and may change there: its digests are computed each time."""
     missing = [name for name in names if not getattr(link, name)]
-    if missing and link.kind == FileLink.Kind.STORED:
+    if missing:
         hashers = {name: hashlib.new(name, usedforsecurity=False) for name in missing}
-        for chunk in storage.read_range(storage.location_of(link), link.key):
-            for hasher in hashers.values():
-                hasher.update(chunk)
+        with files.open_bytes(link) as reader:
+            while chunk := reader.read(CHUNK):
+                for hasher in hashers.values():
+                    hasher.update(chunk)
         computed = {name: hasher.hexdigest() for name, hasher in hashers.items()}
-        # Kept only if the bytes are still those hashed (an overwrite bumps the version).
-        FileLink.objects.filter(pk=link.pk, version=link.version).update(**computed)
+        if link.kind == FileLink.Kind.STORED:
+            # Kept only if the bytes are still those hashed (an overwrite bumps the version).
+            FileLink.objects.filter(pk=link.pk, version=link.version).update(**computed)
         for name, value in computed.items():
             setattr(link, name, value)
     return {name: getattr(link, name) or None for name in names}

@@ -93,19 +93,19 @@ def file_response(request, link: FileLink, *, download: bool, cache: str) -> Htt
     return stored_response(request, item, download=download, cache=cache)
 
 
-def fetched_response(fetched, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
-    """Stream a symlink's bytes as fetched from where they live."""
+def opened_response(opened, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
+    """Stream a symlink's bytes as its opener (picker.openers) reads them from where they live."""
     response = StreamingHttpResponse(
-        _closing(fetched), content_type=fetched.headers.get("Content-Type") or link.mimetype
+        _closing(opened), content_type=opened.mimetype or link.mimetype
     )
-    if fetched.content_length is not None:
-        response["Content-Length"] = str(fetched.content_length)
+    if opened.size is not None:
+        response["Content-Length"] = str(opened.size)
     _headers(response, link, download, cache)
     return response
 
 
-def _closing(fetched):
+def _closing(opened):
     try:
-        yield from fetched.iter_chunks()
+        yield from opened.iter_chunks()
     finally:
-        fetched.close()
+        opened.close()

@@ -11,7 +11,7 @@ spooled is deleted and the answer is a 413.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs
 
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParserError
@@ -48,14 +48,6 @@ def _prepend(head: bytes, read_fn: ReadFn) -> ReadFn:
         return read_fn(n)
 
     return read
-
-
-def url_filename(url: str) -> str | None:
-    """The last path segment of a URL, as a default filename."""
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return (
-        name if name and "/" not in name and "\\" not in name and name not in {".", ".."} else None
-    )
 
 
 class _Capped:

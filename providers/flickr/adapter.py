@@ -100,3 +100,84 @@ def original_size(reply: dict) -> dict | None:
         sizes, key=lambda s: (_int(s.get("width")) or 0) * (_int(s.get("height")) or 0)
     )
     return {**chosen, "width": _int(chosen.get("width")), "height": _int(chosen.get("height"))}
+
+
+PHOTOSTREAM = "/photostream/"
+ALBUMS = "/albums/"
+
+
+def folder_item(name: str, path: str, thumbnail: str | None = None) -> dict:
+    return {
+        "name": name,
+        "path": path,
+        "mimetype": "application/octet-stream",
+        "thumbnail": thumbnail,
+        "size": None,
+        "folder": True,
+    }
+
+
+def _album_thumbnail(album: dict) -> str | None:
+    """The primary photo's square, from primary_photo_extras (one call lists albums with it)."""
+    extras = album.get("primary_photo_extras") or {}
+    return extras.get("url_q") or extras.get("url_sq") or extras.get("url_t")
+
+
+def albums_page(reply: dict) -> dict:
+    """photosets.getList as the root folder: the photostream (first page only), then albums."""
+    check(reply)
+    body = reply.get("photosets") or {}
+    page, pages = _int(body.get("page")) or 1, _int(body.get("pages")) or 0
+    albums = [
+        folder_item(_text(album.get("title")) or str(album["id"]), f"{ALBUMS}{album['id']}/")
+        | {"thumbnail": _album_thumbnail(album)}
+        for album in body.get("photoset", [])
+    ]
+    head = [folder_item("Photostream", PHOTOSTREAM)] if page == 1 else []
+    return {
+        "contents": head + albums,
+        "page": page,
+        "pages": pages,
+        "total": _int(body.get("total")) or 0,
+        "next": page + 1 if page < pages else None,
+    }
+
+
+def mimetype_of(extension: str) -> str:
+    extension = (extension or "jpg").lower()
+    return f"image/{'jpeg' if extension in ('jpg', 'jpeg') else extension}"
+
+
+def photo_metadata(info: dict, sizes: dict) -> dict:
+    """photos.getInfo + photos.getSizes as a pick's metadata.
+
+    `source` is the original's URL (a provider-supplied URL: fetched only through the outbound
+    guard); the links users see are the photo page and its flic.kr short URL, as Flickr asks.
+    """
+    photo = check(info).get("photo") or {}
+    original = original_size(sizes) or {}
+    extension = photo.get("originalformat") or "jpg"
+    title = _text(photo.get("title")) or str(photo.get("id", "photo"))
+    filename = title if title.lower().endswith(f".{extension}") else f"{title}.{extension}"
+    page = next(
+        (
+            _text(url)
+            for url in (photo.get("urls") or {}).get("url", [])
+            if isinstance(url, dict) and url.get("type") == "photopage"
+        ),
+        None,
+    )
+    owner = photo.get("owner") or {}
+    return {
+        "id": str(photo.get("id", "")),
+        "filename": filename,
+        "mimetype": mimetype_of(extension),
+        "media": photo.get("media") or "photo",
+        "width": original.get("width"),
+        "height": original.get("height"),
+        "source": original.get("source"),
+        "page_url": page or page_url(owner.get("path_alias") or owner.get("nsid"), photo["id"]),
+        "short_url": short_url(photo["id"]),
+        "title": _text(photo.get("title")),
+        "description": _text(photo.get("description")),
+    }

@@ -90,18 +90,32 @@ class FlickrClient:
             raise ProviderError(f"Flickr refused the authorization step: {exc}") from exc
 
     # API calls
-    def call(self, method: str, **params) -> dict:
-        """One /services/rest call (JSON); stat:fail (sent with HTTP 200) raises."""
-        query = {"method": method, "format": "json", "nojsoncallback": "1", **params}
+    def reply(self, method: str, params: dict | None = None, *, post: bool = False) -> dict:
+        """One /services/rest call (JSON) as Flickr answered it, stat:fail included.
+
+        Reads are GETs, writes signed form POSTs (as flickr-sdk sends them). The call is counted
+        against the key's hourly budget first: over it, ProviderBusy and nothing is sent.
+        """
+        query = {**(params or {}), "method": method, "format": "json", "nojsoncallback": "1"}
         limits.spend("flickr", self.key, settings.OPENPICKER_FLICKR_CALLS_PER_HOUR)
+        url = f"{self.api}/services/rest"
         try:
             with self.session() as session:
-                response = session.get(f"{self.api}/services/rest", params=query, timeout=TIMEOUT)
+                if post:
+                    response = session.post(url, data=query, timeout=TIMEOUT)
+                else:
+                    response = session.get(url, params=query, timeout=TIMEOUT)
             response.raise_for_status()
             reply = response.json()
         except (ValueError, requests.RequestException) as exc:
             raise ProviderError(f"Flickr did not answer {method}: {exc}") from exc
-        return check(reply)
+        if not isinstance(reply, dict):
+            raise ProviderError(f"Flickr's reply to {method} is not a JSON object")
+        return reply
+
+    def call(self, method: str, **params) -> dict:
+        """One /services/rest call (JSON); stat:fail (sent with HTTP 200) raises."""
+        return check(self.reply(method, params))
 
     def upload(self, data: bytes, filename: str, **params) -> str:
         """POST /services/upload/ (multipart); the photo field stays out of the signature."""

@@ -351,7 +351,7 @@ def test_small_upload_with_filename_and_path(sdk, create_app):
     )
 
     meta = filelink.metadata()
-    assert meta["path"].startswith("folder/")
+    assert meta["path"].startswith(f"apps/{app.pk}/folder/")
     assert meta["path"].endswith("x.txt")
     assert meta["path"] in all_stored_keys()
     assert meta["filename"] == "x.txt"

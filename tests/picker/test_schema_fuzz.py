@@ -200,7 +200,7 @@ class _NoPool:
         pass
 
 
-def _fake_open(target, url, method, body, headers, deadline, timeout):
+def _fake_open(target, url, method, body, headers, deadline, timeout, connect_timeout):
     """picker.outbound._open without a network: canned answers for fetch.test, else no route.
 
     Only addresses that passed the guard get here: fuzzed public IP literals (which skip DNS) and
