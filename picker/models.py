@@ -90,8 +90,13 @@ class FileLink(models.Model):
     access = models.CharField(max_length=10, default="private")
     source_url = models.TextField(blank=True)
     provider_item_id = models.CharField(max_length=255, blank=True)
+    # Hex digests: md5 and sha256 computed while storing, the others on first request (blobs).
     md5 = models.CharField(max_length=32, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    sha1 = models.CharField(max_length=40, blank=True)
+    sha224 = models.CharField(max_length=56, blank=True)
+    sha384 = models.CharField(max_length=96, blank=True)
+    sha512 = models.CharField(max_length=128, blank=True)
     width = models.PositiveIntegerField(null=True)
     height = models.PositiveIntegerField(null=True)
     version = models.PositiveIntegerField(default=1)
