@@ -143,6 +143,17 @@ def albums_page(reply: dict) -> dict:
     }
 
 
+# flickr.prefs.getPrivacy's values as upload flags (is_public, is_friend, is_family).
+PRIVACY_FLAGS = {1: (1, 0, 0), 2: (0, 1, 0), 3: (0, 0, 1), 4: (0, 1, 1), 5: (0, 0, 0)}
+
+
+def upload_privacy(reply: dict) -> dict[str, str]:
+    """The user's default privacy (prefs.getPrivacy) as upload fields; unknown → private."""
+    privacy = _int((check(reply).get("person") or {}).get("privacy"))
+    flags = PRIVACY_FLAGS.get(privacy, PRIVACY_FLAGS[5])
+    return dict(zip(("is_public", "is_friend", "is_family"), map(str, flags), strict=True))
+
+
 def mimetype_of(extension: str) -> str:
     extension = (extension or "jpg").lower()
     return f"image/{'jpeg' if extension in ('jpg', 'jpeg') else extension}"

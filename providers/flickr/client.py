@@ -118,8 +118,12 @@ class FlickrClient:
         return check(self.reply(method, params))
 
     def upload(self, data: bytes, filename: str, **params) -> str:
-        """POST /services/upload/ (multipart); the photo field stays out of the signature."""
+        """POST /services/upload/ (multipart); the photo field stays out of the signature.
+
+        Counted against the hourly budget like every call (Flickr counts uploads too).
+        """
         url = f"{self.upload_base}/services/upload/"
+        limits.spend("flickr", self.key, settings.OPENPICKER_FLICKR_CALLS_PER_HOUR)
         auth = OAuth1(
             self.key,
             client_secret=self.secret,

@@ -110,6 +110,24 @@ class FlickrProvider:
             raise NotFound("Flickr lists no size of this photo", code="item_not_found")
         return fetch_public_url(original["source"])
 
+    def export(self, connection, data: bytes, filename: str, **options) -> dict:
+        """Upload a photo with the user's default privacy; the new photo's metadata.
+
+        options: title, description, tags (space-separated, Flickr's syntax). Three calls:
+        prefs.getPrivacy, the upload, then getInfo/getSizes for the blob.
+        """
+        client = self.client(connection.app, connection)
+        fields = adapter.upload_privacy(client.call("flickr.prefs.getPrivacy"))
+        fields["title"] = options.get("title") or filename.rsplit(".", 1)[0]
+        for name in ("description", "tags"):
+            if options.get(name):
+                fields[name] = options[name]
+        number = client.upload(data, filename, **fields)
+        return self.metadata(connection, f"{adapter.PHOTOSTREAM}{number}") | {
+            "path": f"{adapter.PHOTOSTREAM}{number}",
+            "size": len(data),
+        }
+
     def disconnect(self, connection) -> None:
         """Forget the tokens. Flickr's API has no call to revoke an OAuth token (users revoke
         an app at flickr.com/services/auth/list.gne), so nothing is sent to Flickr."""
