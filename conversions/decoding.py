@@ -61,6 +61,13 @@ class ImageTooLarge(PickerError):
     code = "image_too_large"
 
 
+class PixelBudgetExceeded(PickerError):
+    """The chain as a whole would process more pixels than the configured budget."""
+
+    status = 400
+    code = "pixel_budget"
+
+
 @contextmanager
 def bomb_warnings(cap: int) -> Iterator[None]:
     # Our cap is checked from the header before any decoding; the filter also catches Pillow's

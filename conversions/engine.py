@@ -31,6 +31,7 @@ from conversions.decoding import (
     DECODE_ERRORS,
     ImageRefused,
     ImageTooLarge,
+    PixelBudgetExceeded,
     bomb_warnings,
     check_pixels,
     open_image,
@@ -51,7 +52,15 @@ from conversions.operations import (
 )
 from picker.streams import seekable
 
-__all__ = ["ImageRefused", "ImageTooLarge", "Rendered", "probe", "render"]
+__all__ = [
+    "ImageRefused",
+    "ImageTooLarge",
+    "PixelBudgetExceeded",
+    "Rendered",
+    "check_chain",
+    "probe",
+    "render",
+]
 
 RESAMPLE = Image.Resampling.LANCZOS
 # After a JPEG draft the remaining factor is usually < 2, so the gap rarely matters there. For
@@ -98,16 +107,18 @@ def render(
     operations: Sequence[Operation],
     *,
     max_pixels: int | None = None,
+    pixel_budget: int | None = None,
     source_format_hint: str | None = None,
 ) -> Rendered:
     """Decode `source`, apply `operations` in order and encode the result."""
     cap = max_pixels or settings.OPENPICKER_MAX_PIXELS
+    budget = pixel_budget or settings.OPENPICKER_CONVERT_PIXEL_BUDGET
     encoding = _encoding(operations)
     steps = [op for op in operations if _is_geometric(op)]
     try:
         with seekable(source) as fp, bomb_warnings(cap), open_image(fp, source_format_hint) as im:
             check_pixels(im.size, cap)
-            return _render(im, steps, encoding, cap)
+            return _render(im, steps, encoding, cap, budget)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageTooLarge(f"the image has too many pixels ({error})") from None
 
@@ -159,7 +170,26 @@ def _encoding(operations: Sequence[Operation]) -> _Encoding:
     return _Encoding(fmt, progressive, quality or task_quality, compress, strip, background)
 
 
-def _render(im: Image.Image, steps: list[Operation], encoding: _Encoding, cap: int) -> Rendered:
+def check_chain(
+    operations: Sequence[Operation],
+    size: tuple[int, int],
+    *,
+    max_pixels: int | None = None,
+    pixel_budget: int | None = None,
+) -> None:
+    """Refuse a chain on an upright source of `size` before any pixel is decoded: every step's
+    result within the pixel cap, and the pixels of the source and of every result together
+    within the chain's budget."""
+    cap = max_pixels or settings.OPENPICKER_MAX_PIXELS
+    budget = pixel_budget or settings.OPENPICKER_CONVERT_PIXEL_BUDGET
+    _encoding(operations)
+    check_pixels(size, cap)
+    _check_chain([op for op in operations if _is_geometric(op)], size, cap, budget)
+
+
+def _render(
+    im: Image.Image, steps: list[Operation], encoding: _Encoding, cap: int, budget: int
+) -> Rendered:
     try:
         if im.format not in ("JPEG", "MPO"):
             # No draft to wait for, and a PNG may keep its EXIF after the pixels.
@@ -167,7 +197,7 @@ def _render(im: Image.Image, steps: list[Operation], encoding: _Encoding, cap: i
         exif = read_exif(im)
         orientation = exif_orientation(exif)
         width, height = (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
-        _check_chain(steps, (width, height), cap)
+        _check_chain(steps, (width, height), cap, budget)
         factor = _draft(im, steps, (width, height))
         im.load()
         img = normalise(im)
@@ -216,7 +246,10 @@ def _render(im: Image.Image, steps: list[Operation], encoding: _Encoding, cap: i
     return _encode(img, fmt, encoding, icc, source_exif)
 
 
-def _check_chain(steps: list[Operation], size: tuple[int, int], cap: int) -> None:
+def _check_chain(steps: list[Operation], size: tuple[int, int], cap: int, budget: int) -> None:
+    # The work of a chain grows with the pixels each step writes: the source's count once, then
+    # every step's result (a resize to a thumbnail costs little, twenty flips of 80 MP do not).
+    total = size[0] * size[1]
     for op in steps:
         if isinstance(op, Crop):
             size = _clamp(op, size)[2:]
@@ -231,6 +264,12 @@ def _check_chain(steps: list[Operation], size: tuple[int, int], cap: int) -> Non
                 math.ceil(size[0] * sin + size[1] * cos) + (1 if cos and sin else 0),
             )
         check_pixels(size, cap, "the result")
+        total += size[0] * size[1]
+        if total > budget:
+            raise PixelBudgetExceeded(
+                f"the chain processes more than {budget:,} pixels in all (the source and each "
+                f"step's result; OPENPICKER_CONVERT_PIXEL_BUDGET)"
+            )
 
 
 def _draft(im: Image.Image, steps: list[Operation], size: tuple[int, int]) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from conversions.models import Rendition
 from conversions.operations import (
     IMAGE_OPERATIONS,
     ConversionError,
@@ -47,6 +48,10 @@ LEGACY_OPS = {
 }
 
 
+# A spec longer than the rendition cache column cannot be cached (nor computed): refused first.
+MAX_SPEC = Rendition._meta.get_field("spec").max_length
+
+
 @dataclass
 class Conversion:
     """What to do to the source, and where to store the result (None: answer the bytes)."""
@@ -59,19 +64,30 @@ class Conversion:
         return chain_spec(self.operations)
 
 
+def _check_length(what: str, text: str) -> None:
+    if len(text) > MAX_SPEC:
+        raise ConversionError(
+            f"{what} is {len(text):,} characters, more than the {MAX_SPEC:,} a rendition "
+            "spec can hold",
+            code="spec_too_long",
+        )
+
+
+def _checked(conversion: Conversion) -> Conversion:
+    _check_length("the conversion's canonical spec", conversion.spec)
+    return conversion
+
+
 def _store_options(task: str, params: Mapping) -> StoreOptions:
     unknown = sorted(set(params) - STORE_PARAMS - {"base64decode", "workflows"})
     if unknown:
         raise ConversionError(f"{task}: unknown parameter {unknown[0]!r}")
-    location = str(params.get("location") or "s3")
-    if location.lower() != "s3":
-        raise ConversionError(f"{task}: storage location {location!r} is not supported (use S3)")
-    return StoreOptions(
+    return StoreOptions.build(
+        location=_text(params.get("location")),
         filename=_text(params.get("filename")),
         path=_text(params.get("path")),
         container=_text(params.get("container")),
-        access=str(params.get("access") or "private").lower(),
-        client="Computer",
+        access=_text(params.get("access")),
     )
 
 
@@ -85,6 +101,8 @@ def _text(value) -> str | None:
 
 def from_tasks(tasks: list[Task]) -> Conversion:
     """A CDN chain (security and cache already handled by the core) → Conversion."""
+    written = "/".join(task.text for task in tasks if task.name not in {*CORE_TASKS, "store"})
+    _check_length("the conversion spec", written)
     operations: list[Operation] = []
     store = None
     for task in tasks:
@@ -99,7 +117,7 @@ def from_tasks(tasks: list[Task]) -> Conversion:
         operations.append(operation.build(task.params))
     if not operations and store is None:
         raise ConversionError("the chain has no conversion task")
-    return Conversion(operations, store)
+    return _checked(Conversion(operations, store))
 
 
 def from_legacy(params: Mapping, *, storing: bool) -> Conversion:
@@ -110,6 +128,8 @@ def from_legacy(params: Mapping, *, storing: bool) -> Conversion:
     if unknown:
         raise ConversionError(f"convert: unsupported parameter {unknown[0]!r}")
     get = params.get
+    written = "&".join(f"{name}={get(name)}" for name in sorted(names & LEGACY_OPS))
+    _check_length("the conversion spec (its parameters)", written)
     width = get("width") or get("w")
     height = get("height") or get("h")
     crop_first = str(get("crop_first", "")).lower() in {"true", "1"}
@@ -162,4 +182,4 @@ def from_legacy(params: Mapping, *, storing: bool) -> Conversion:
             "convert",
             {LEGACY_STORE[name]: get(name) for name in LEGACY_STORE if get(name) not in (None, "")},
         )
-    return Conversion(operations, store)
+    return _checked(Conversion(operations, store))

@@ -112,9 +112,19 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-FILE_UPLOAD_TEMP_DIR = None
+# Where a form upload (multipart `fileUpload`) larger than FILE_UPLOAD_MAX_MEMORY_SIZE is
+# spooled, never past the cap that applies to it (picker.api.bodies); None = the system's.
+FILE_UPLOAD_TEMP_DIR = os.environ.get("OPENPICKER_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest body of a call that is not a file upload (JSON, forms), refused by its
+# Content-Length before a byte is read (picker.api.parsers).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("OPENPICKER_BODY_MAX_BYTES", 2 * 1024 * 1024))
+# Deeper JSON bodies are a 400 (picker.api.parsers).
+OPENPICKER_JSON_MAX_DEPTH = 32
+# A request body must arrive within this many seconds of the request's start, and no read of it
+# may wait longer than the read timeout (openpicker.wsgi); past either, a 408.
+OPENPICKER_BODY_DEADLINE = float(os.environ.get("OPENPICKER_BODY_DEADLINE", 300))
+OPENPICKER_BODY_READ_TIMEOUT = float(os.environ.get("OPENPICKER_BODY_READ_TIMEOUT", 30))
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -137,9 +147,19 @@ OPENPICKER_SANDBOX = env_bool("OPENPICKER_SANDBOX")
 OPENPICKER_MAX_UPLOAD_BYTES = int(os.environ.get("OPENPICKER_MAX_UPLOAD_BYTES", 5 * 1024**3))
 OPENPICKER_FETCH_MAX_BYTES = int(os.environ.get("OPENPICKER_FETCH_MAX_BYTES", 1024**3))
 OPENPICKER_FETCH_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_TIMEOUT", 30))
+# Each address of a host gets this long to accept the connection (within the total deadline
+# above), so one address that drops packets does not use up the whole deadline.
+OPENPICKER_FETCH_CONNECT_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_CONNECT_TIMEOUT", 5))
 OPENPICKER_MAX_PIXELS = int(os.environ.get("OPENPICKER_MAX_PIXELS", 80_000_000))
 OPENPICKER_CONVERT_WAIT = float(os.environ.get("OPENPICKER_CONVERT_WAIT", 20))
 OPENPICKER_CONVERT_STALE = float(os.environ.get("OPENPICKER_CONVERT_STALE", 300))
+# Bounded conversions: tasks in a CDN chain, pixels a chain may process in all (the source plus
+# every step's result), attempts before a job whose worker keeps dying is given up.
+OPENPICKER_CDN_MAX_TASKS = int(os.environ.get("OPENPICKER_CDN_MAX_TASKS", 20))
+OPENPICKER_CONVERT_PIXEL_BUDGET = int(
+    os.environ.get("OPENPICKER_CONVERT_PIXEL_BUDGET", 250_000_000)
+)
+OPENPICKER_CONVERT_ATTEMPTS = int(os.environ.get("OPENPICKER_CONVERT_ATTEMPTS", 3))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
 
 CORS_ALLOW_ALL_ORIGINS = True
@@ -162,10 +182,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded parsers: these bodies are read before the API key in them is known.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "picker.api.parsers.JSONParser",
+        "picker.api.parsers.FormParser",
+        "picker.api.parsers.FieldsOnlyMultiPartParser",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "picker.api.negotiation.AlwaysJSONNegotiation",
     "EXCEPTION_HANDLER": "picker.api.errors.exception_handler",

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 
 from PIL import Image, UnidentifiedImageError
 
-from picker import storage
+from picker import files, storage
 from picker.models import FileLink
-from picker.streams import seekable
+from picker.streams import CHUNK, seekable
 
 DEFAULT_METADATA = (
     "size",
@@ -88,15 +88,17 @@ def _location_name(link: FileLink) -> str:
 
 @contextmanager
 def _open_image(link: FileLink) -> Iterator[Image.Image]:
-    """The stored image, opened from the first bytes read (Pillow reads the header only)."""
-    reader = storage.ChainReader([storage.read_range(storage.location_of(link), link.key)])
-    with seekable(reader) as fp, Image.open(fp) as image:
+    """The image, opened from the first bytes read (Pillow reads the header only).
+
+    A symlink's bytes come through its provider's opener (or the outbound guard).
+    """
+    with files.open_bytes(link) as reader, seekable(reader) as fp, Image.open(fp) as image:
         yield image
 
 
 def _measure(link: FileLink) -> None:
     """Read the image header (not the pixels) once and keep width/height on the row."""
-    if link.kind != FileLink.Kind.STORED or not link.mimetype.startswith("image/"):
+    if not link.mimetype.startswith("image/"):
         return
     try:
         with _open_image(link) as image:
@@ -109,7 +111,7 @@ def _measure(link: FileLink) -> None:
 
 
 def _exif(link: FileLink) -> dict:
-    if link.kind != FileLink.Kind.STORED or not link.mimetype.startswith("image/"):
+    if not link.mimetype.startswith("image/"):
         return {}
     from PIL import ExifTags
 
@@ -143,9 +145,8 @@ def _digest(link: FileLink, name: str) -> str | None:
         return link.md5
     if name == "sha256" and link.sha256:
         return link.sha256
-    if link.kind != FileLink.Kind.STORED:
-        return None
     digest = hashlib.new(name)
-    for chunk in storage.read_range(storage.location_of(link), link.key):
-        digest.update(chunk)
+    with files.open_bytes(link) as reader:
+        while chunk := reader.read(CHUNK):
+            digest.update(chunk)
     return digest.hexdigest()

@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from picker.errors import BadRequest
 from picker.handles import is_handle
 
@@ -24,6 +26,8 @@ processors: dict[str, Callable] = {}
 class Task:
     name: str
     params: dict = field(default_factory=dict)
+    # The task as written in the URL (processors bound what they keep of it).
+    text: str = ""
 
 
 @dataclass
@@ -88,7 +92,7 @@ def parse_task(segment: str) -> Task:
             if not colon or not key:
                 raise BadRequest(f"task {name!r}: {item!r} is not key:value", code="invalid_task")
             params[key] = parse_value(value)
-    return Task(name, params)
+    return Task(name, params, segment)
 
 
 def parse(path: str) -> Chain:
@@ -102,7 +106,15 @@ def parse(path: str) -> Chain:
     apikey = None
     if head and "=" not in head[0] and head[0] not in CORE_TASKS and head[0] not in processors:
         apikey = head.pop(0)
-    tasks = [parse_task(segment) for segment in _join_security(head)]
+    written = _join_security(head)
+    limit = settings.OPENPICKER_CDN_MAX_TASKS
+    if len(written) > limit:
+        raise BadRequest(
+            f"the chain has {len(written)} tasks, more than the {limit} allowed "
+            "(OPENPICKER_CDN_MAX_TASKS)",
+            code="too_many_tasks",
+        )
+    tasks = [parse_task(segment) for segment in written]
     return Chain(apikey, tasks, source)
 
 

@@ -11,6 +11,7 @@ import binascii
 import hashlib
 import hmac
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
@@ -80,8 +81,9 @@ def check_part(part: int, size: int, md5: str) -> None:
         ) from None
 
 
-def _staging_key(upload: MultipartUpload, number: int) -> str:
-    return f"_multipart/{upload.upload_id}/{number:05d}"
+def _staging_key(location: storage.Location, upload: MultipartUpload, number: int) -> str:
+    """Parts are staged under the storage's internal root, which no store request can name."""
+    return storage.internal_key(location, "multipart", upload.upload_id, f"{number:05d}")
 
 
 def _location(upload: MultipartUpload) -> storage.Location:
@@ -104,7 +106,7 @@ def receive_part(
             code="part_size_mismatch",
         )
     location = _location(upload)
-    key = _staging_key(upload, number)
+    key = _staging_key(location, upload, number)
     reader = HashingReader(read_fn, limit=size)
     actual_key = storage.write(location, key, reader, "application/octet-stream")
     digest = base64.b64encode(bytes.fromhex(reader.md5)).decode()
@@ -145,11 +147,13 @@ def complete(
     if not claimed:
         return None
     location = _location(upload)
-    options.filename = upload.filename
-    options.mimetype = options.mimetype or upload.mimetype
-    options.path = upload.path or None
-    options.container = upload.container or None
-    options.access = upload.access
+    options = replace(
+        options.fill(mimetype=upload.mimetype),
+        filename=upload.filename,
+        path=upload.path or None,
+        container=upload.container or None,
+        access=upload.access,
+    )
     chain = storage.ChainReader(storage.read_range(location, part.staging_key) for part in ordered)
     try:
         link = files.store(app, chain.read, options, policy=policy, declared_size=upload.size)
@@ -198,7 +202,8 @@ def _part_number(item) -> int:
 
 def _drop_parts(upload: MultipartUpload, location: storage.Location) -> None:
     for part in upload.parts.all():
-        storage.delete_quietly(location, part.staging_key)
+        # A part staged before namespaces may share its key with a file an app stored there.
+        storage.delete_unless_linked(location, part.staging_key)
     upload.parts.all().delete()
 
 

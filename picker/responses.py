@@ -14,6 +14,9 @@ from picker.sniff import ACTIVE_CONTENT
 from picker.storage import Stored
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# No object has more bytes than a 19-digit number counts (int64): a longer number (leading zeros
+# too) is absurd, and refused before int() spends time on it or raises past 4,300 digits.
+RANGE_MAX_DIGITS = 19
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -26,6 +29,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     first, last = match.groups()
     if first == "" and last == "":
         return None
+    if max(len(first), len(last)) > RANGE_MAX_DIGITS:
+        raise RangeNotSatisfiable(f"a number of the range {header[:40]}... is absurdly large")
     if first == "":
         length = int(last)
         if length == 0:
@@ -88,19 +93,19 @@ def file_response(request, link: FileLink, *, download: bool, cache: str) -> Htt
     return stored_response(request, item, download=download, cache=cache)
 
 
-def fetched_response(fetched, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
-    """Stream a symlink's bytes as fetched from where they live."""
+def opened_response(opened, link: FileLink, *, download: bool, cache: str) -> HttpResponse:
+    """Stream a symlink's bytes as its opener (picker.openers) reads them from where they live."""
     response = StreamingHttpResponse(
-        _closing(fetched), content_type=fetched.headers.get("Content-Type") or link.mimetype
+        _closing(opened), content_type=opened.mimetype or link.mimetype
     )
-    if fetched.content_length is not None:
-        response["Content-Length"] = str(fetched.content_length)
+    if opened.size is not None:
+        response["Content-Length"] = str(opened.size)
     _headers(response, link, download, cache)
     return response
 
 
-def _closing(fetched):
+def _closing(opened):
     try:
-        yield from fetched.iter_chunks()
+        yield from opened.iter_chunks()
     finally:
-        fetched.close()
+        opened.close()

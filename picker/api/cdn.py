@@ -10,8 +10,7 @@ from rest_framework.views import APIView
 
 from picker import access, cdn, files, params
 from picker.access import Credentials
-from picker.api.bodies import Body
-from picker.api.files import file_metadata, read_file, store_body
+from picker.api.files import file_metadata, read_file
 from picker.blobs import store_blob
 from picker.errors import BadRequest
 from picker.schema import BLOB, METADATA, errors
@@ -127,20 +126,14 @@ class ProcessView(APIView):
         sources = body.get("sources")
         if not isinstance(sources, list) or not 1 <= len(sources) <= MAX_SOURCES:
             raise BadRequest(f"sources must list 1 to {MAX_SOURCES} URLs", code="invalid_sources")
-        location = str(store_params.get("location") or "s3")
-        if location.lower() != "s3":
-            raise BadRequest(
-                f"storage location {location!r} is not supported (use S3)",
-                code="unsupported_location",
-            )
-        blobs = []
-        for source in sources:
-            options = files.StoreOptions(
-                filename=params.text(store_params.get("filename"), "filename", 1024),
-                path=params.text(store_params.get("path"), "path"),
-                container=params.text(store_params.get("container"), "container", 255),
-                access=str(store_params.get("access") or "private"),
-            )
-            url = params.text(source, "source", 4096)
-            blobs.append(store_blob(store_body(app, Body(read=None, url=url), options, policy)))
+        options = files.StoreOptions.build(
+            location=store_params.get("location"),
+            filename=store_params.get("filename"),
+            path=store_params.get("path"),
+            container=store_params.get("container"),
+            access=store_params.get("access"),
+        )
+        blobs = [
+            store_blob(files.store_url(app, source, options, policy=policy)) for source in sources
+        ]
         return Response(blobs[0] if len(blobs) == 1 else blobs)

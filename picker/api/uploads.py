@@ -99,17 +99,13 @@ def _store_options(body: dict) -> files.StoreOptions:
     store = body.get("store") or {}
     if not isinstance(store, dict):
         raise BadRequest("store must be an object", code="invalid_parameter")
-    location = str(store.get("location") or "s3")
-    if location.lower() != "s3":
-        raise BadRequest(
-            f"storage location {location!r} is not supported (use S3)", code="unsupported_location"
-        )
-    return files.StoreOptions(
-        filename=params.text(body.get("filename"), "filename", 1024),
-        mimetype=params.text(body.get("mimetype"), "mimetype", 255),
-        path=params.text(store.get("path"), "path"),
-        container=params.text(store.get("container"), "container", 255),
-        access=str(store.get("access") or "private"),
+    return files.StoreOptions.build(
+        location=store.get("location"),
+        filename=body.get("filename"),
+        mimetype=body.get("mimetype"),
+        path=store.get("path"),
+        container=store.get("container"),
+        access=store.get("access"),
     )
 
 

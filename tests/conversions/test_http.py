@@ -26,8 +26,8 @@ def photo(app, store):
 def announced():
     seen = []
 
-    def receiver(sender, action, app, link=None, extra=None, **kwargs):
-        seen.append((action, link, extra or {}))
+    def receiver(sender, event, **kwargs):
+        seen.append(event)
 
     events.file_event.connect(receiver, dispatch_uid="test-announced")
     yield seen
@@ -47,9 +47,10 @@ def test_seed_convert_400_stored_in_s3(client, app, photo, stored_keys, announce
     image = open_image(body(client.get(f"/api/file/{blob['handle']}")))
     assert image.size == (400, 300) and image.format == "JPEG"
     assert blob["type"] == "image/jpeg" and blob["filename"] == "cat.jpg"
-    converse = [extra for action, link, extra in announced if action == "fp.converse"]
-    assert converse and converse[-1]["stored"].handle == blob["handle"]
-    assert "/convert?" in converse[-1]["url"] and app.apikey not in converse[-1]["url"]
+    assert [event.action for event in announced] == ["fp.converse"]
+    converse = announced[0]
+    assert converse.link.handle == photo["handle"] and converse.stored.handle == blob["handle"]
+    assert "/convert?" in converse.url and app.apikey not in converse.url
 
 
 def test_seed_crop_first_300(client, app, photo):
@@ -115,14 +116,16 @@ def test_racing_identical_requests_compute_once(app, photo, stored_keys):
     assert {status for status, _ in results} == {200}
     assert len({etag for _, etag in results}) == 1
     assert Rendition.objects.count() == 1
-    prefix = f"_renditions/{photo['handle']}/"
+    prefix = f"_openpicker/renditions/{photo['handle']}/"
     assert len([key for key in stored_keys() if key.startswith(prefix)]) == 1
 
 
 def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):
     url = f"/cdn/resize=width:100/{photo['handle']}"
     first = client.get(url)
-    old_keys = {key for key in stored_keys() if key.startswith(f"_renditions/{photo['handle']}/")}
+    old_keys = {
+        key for key in stored_keys() if key.startswith(f"_openpicker/renditions/{photo['handle']}/")
+    }
     assert old_keys
     client.post(
         f"/api/file/{photo['handle']}?key={app.apikey}",
@@ -135,7 +138,9 @@ def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):
     assert open_image(body(second)).size == (100, 100)
     client.delete(f"/api/file/{photo['handle']}?key={app.apikey}")
     assert not Rendition.objects.exists()
-    assert not any(key.startswith(f"_renditions/{photo['handle']}") for key in stored_keys())
+    assert not any(
+        key.startswith(f"_openpicker/renditions/{photo['handle']}") for key in stored_keys()
+    )
 
 
 def test_cdn_store_task(client, app, photo, stored_keys):
@@ -145,7 +150,7 @@ def test_cdn_store_task(client, app, photo, stored_keys):
     )
     assert response.status_code == 200, response.content
     blob = response.json()
-    assert blob["key"].startswith("thumbs/") and blob["key"].endswith(".webp")
+    assert blob["key"].startswith(f"apps/{app.pk}/thumbs/") and blob["key"].endswith(".webp")
     assert blob["key"] in stored_keys()
     assert open_image(body(client.get(f"/api/file/{blob['handle']}"))).size == (50, 38)
 
@@ -237,7 +242,7 @@ def test_store_only_chain_copies_the_file(client, app, photo, stored_keys):
     response = client.post(f'/cdn/store=path:"copies/"/{photo["handle"]}?key={app.apikey}')
     assert response.status_code == 200, response.content
     blob = response.json()
-    assert blob["filename"] == "cat.jpg" and blob["key"].startswith("copies/")
+    assert blob["filename"] == "cat.jpg" and blob["key"].startswith(f"apps/{app.pk}/copies/")
     assert blob["size"] == photo["size"] and blob["key"] in stored_keys()
     assert body(client.get(f"/api/file/{blob['handle']}")) == body(
         client.get(f"/api/file/{photo['handle']}")

@@ -21,12 +21,14 @@ def md5_b64(data: bytes) -> str:
 
 
 class Uploader:
-    def __init__(self, client, app):
-        self.client, self.app = client, app
+    """The SDKs' calls; `creds` (a policy and signature) go with every JSON request."""
+
+    def __init__(self, client, app, creds=None):
+        self.client, self.app, self.creds = client, app, creds or {}
 
     def post(self, path, payload):
         return self.client.post(
-            f"/upload/multipart/{path}", payload, content_type="application/json"
+            f"/upload/multipart/{path}", {**self.creds, **payload}, content_type="application/json"
         )
 
     def start(self, size, **extra):
@@ -106,7 +108,9 @@ def test_three_parts_assemble_in_order(client, uploader, stored_keys):
     assert blob["status"] == "Stored"
     assert body(client.get(f"/api/file/{blob['handle']}")) == data
     assert not MultipartPart.objects.exists()
-    assert not any(key.startswith(f"_multipart/{started['upload_id']}") for key in stored_keys())
+    assert not any(
+        key.startswith(f"_openpicker/multipart/{started['upload_id']}") for key in stored_keys()
+    )
     again = uploader.complete(started, parts, len(data))
     assert again.json()["handle"] == blob["handle"]
 
@@ -117,7 +121,9 @@ def test_part_with_wrong_md5_is_refused_and_not_kept(uploader, stored_keys):
     assert response.status_code == 400
     assert response.json()["error"] == "part_corrupt"
     assert not MultipartPart.objects.exists()
-    assert not any(key.startswith(f"_multipart/{started['upload_id']}") for key in stored_keys())
+    assert not any(
+        key.startswith(f"_openpicker/multipart/{started['upload_id']}") for key in stored_keys()
+    )
 
 
 def test_tampered_part_url_is_refused(client, uploader):
@@ -174,7 +180,7 @@ def test_declared_size_over_max_size_is_refused_at_start(uploader, settings):
 def test_abandoned_uploads_expire_with_their_parts(uploader, stored_keys):
     started = uploader.start(10).json()
     uploader.put(started, 1, b"0123456789")
-    staged = f"_multipart/{started['upload_id']}/"
+    staged = f"_openpicker/multipart/{started['upload_id']}/"
     assert any(key.startswith(staged) for key in stored_keys())
     assert multipart.expire_abandoned() == 0
     MultipartUpload.objects.update(created_at=timezone.now() - timedelta(days=2))
