@@ -11,6 +11,8 @@ class Provider(Protocol):
     """What every cloud provider offers the picker. `connection` is a ProviderConnection."""
 
     name: str
+    label: str  # how FileLinks and events name it ("Flickr")
+    permissions: tuple[str, ...]  # what a connection can be granted, least first
 
     def start_authorization(self, app, callback: str, permissions: str) -> tuple[str, str, str]:
         """(redirect URL, request token, request secret) to begin an OAuth flow."""

@@ -47,12 +47,13 @@ def redirect_url(app, provider: str, token: str, permissions: str = "read") -> s
     return f"{settings.OPENPICKER_BASE_URL}{path}?{query}"
 
 
-def not_connected(app, provider: str, token: str, permissions: str = "read") -> dict:
-    return {
-        "contents": [],
-        "next": None,
-        "auth": {"redirect_url": redirect_url(app, provider, token, permissions)},
-    }
+def auth_needed(app, provider: str, token: str, permissions: str = "read") -> dict:
+    """Filestack's answer for a cloud the end user must connect (or reconnect with more) first."""
+    return {"auth": {"redirect_url": redirect_url(app, provider, token, permissions)}}
+
+
+def not_connected(app, provider: str, token: str) -> dict:
+    return {"contents": [], "next": None, **auth_needed(app, provider, token)}
 
 
 def list_folder(app, provider_name: str, token: str, path: str, page: int | None) -> dict:
