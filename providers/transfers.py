@@ -46,6 +46,8 @@ def pick(
     metadata (its page and short links for the blob).
     """
     provider = base.get(connection.provider)
+    if store is not None:
+        files.check_store_target(store, policy)  # refused before the provider is asked
     meta = provider.metadata(connection, path)
     if store is None:
         link = files.create_symlink(
@@ -64,7 +66,6 @@ def pick(
         client=provider.label,
         source_url=meta["page_url"],
     )
-    files.check_store_target(options, policy)
     with provider.open(connection, path) as fetched:
         link = files.store(
             connection.app,

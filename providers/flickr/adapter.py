@@ -1,10 +1,12 @@
 """Pure functions from Flickr JSON replies to picker items; no HTTP here."""
 
-from providers.errors import ProviderAuthError, ProviderError
+from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 
 BASE58 = "123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 # Flickr codes that mean "the tokens are no good": reconnect.
 AUTH_CODES = {95, 96, 97, 98, 99, 100}
+# Of those, the ones about this user's token (invalid auth token, a signature it cannot make).
+TOKEN_CODES = {96, 98}
 
 
 def check(reply: dict) -> dict:
@@ -13,7 +15,12 @@ def check(reply: dict) -> dict:
         return reply
     code = int(reply.get("code") or 0)
     message = str(reply.get("message") or "Flickr call failed")
-    error = ProviderAuthError if code in AUTH_CODES else ProviderError
+    if code in TOKEN_CODES:
+        error = ProviderTokenRejected
+    elif code in AUTH_CODES:
+        error = ProviderAuthError
+    else:
+        error = ProviderError
     raise error(f"Flickr error {code}: {message}", code=error.code)
 
 
