@@ -318,11 +318,13 @@ def create_symlink(
     size: int | None,
     mimetype: str | None,
     filename: str,
+    announce: Announce | None = None,
 ) -> FileLink:
     """A handle whose bytes stay at a provider (announces fp.upload, the symlink variant).
 
     Its bytes are read through the provider's registered opener (picker.openers), else from
-    `source_url` through the outbound guard.
+    `source_url` through the outbound guard. `announce(link)` builds another event instead
+    (an export's link to the item it made announces fp.export).
     """
     with transaction.atomic():
         link = FileLink.objects.create(
@@ -336,7 +338,7 @@ def create_symlink(
             provider_item_id=provider_item_id,
             source_url=source_url,
         )
-        events.publish(events.Upload(app=app, link=link))
+        events.publish((announce or _uploaded)(link))
     return link
 
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from providers import base
-from providers.errors import ProviderAuthError
+from providers.errors import ProviderTokenRejected
 from providers.models import ProviderConnection, digest
 
 TOKEN_BYTES = 32
@@ -47,19 +47,20 @@ def redirect_url(app, provider: str, token: str, permissions: str = "read") -> s
     return f"{settings.OPENPICKER_BASE_URL}{path}?{query}"
 
 
-def not_connected(app, provider: str, token: str, permissions: str = "read") -> dict:
-    return {
-        "contents": [],
-        "next": None,
-        "auth": {"redirect_url": redirect_url(app, provider, token, permissions)},
-    }
+def auth_needed(app, provider: str, token: str, permissions: str = "read") -> dict:
+    """Filestack's answer for a cloud the end user must connect (or reconnect with more) first."""
+    return {"auth": {"redirect_url": redirect_url(app, provider, token, permissions)}}
+
+
+def not_connected(app, provider: str, token: str) -> dict:
+    return {"contents": [], "next": None, **auth_needed(app, provider, token)}
 
 
 def list_folder(app, provider_name: str, token: str, path: str, page: int | None) -> dict:
     """One folder page of the end user's account, or `auth.redirect_url` to connect first.
 
-    Tokens the provider no longer accepts (revoked by the user) are forgotten, and the caller
-    is asked to connect again, as for a session that never connected.
+    Tokens the provider no longer accepts (the user revoked the app) are forgotten, and the
+    caller is asked to connect again, as for a session that never connected.
     """
     provider = base.get(provider_name)
     connection = connection_for(app, provider_name, token)
@@ -67,7 +68,7 @@ def list_folder(app, provider_name: str, token: str, path: str, page: int | None
         return not_connected(app, provider_name, token)
     try:
         listed = provider.list_folder(connection, path, page)
-    except ProviderAuthError:
+    except ProviderTokenRejected:
         provider.disconnect(connection)
         return not_connected(app, provider_name, token)
     touch(connection)

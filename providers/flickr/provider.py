@@ -39,6 +39,7 @@ def keys(app) -> tuple[str, str]:
 
 class FlickrProvider:
     name = "flickr"
+    label = "Flickr"  # the client and provider of its FileLinks, as the seeds' webhooks show
     permissions = ("read", "write")
 
     def client(self, app, connection=None) -> FlickrClient:
@@ -91,24 +92,48 @@ class FlickrProvider:
         raise NotFound(f"no Flickr folder {path!r}", code="folder_not_found")
 
     def metadata(self, connection, path: str) -> dict:
-        """A photo's picker metadata (photos.getInfo and photos.getSizes: two calls)."""
+        """A photo's picker metadata: photos.getInfo and photos.getSizes (cached replies), and
+        the original's byte size from a HEAD of its URL through the outbound guard."""
         client = self.client(connection.app, connection)
         number = photo_id(path)
-        info = client.call("flickr.photos.getInfo", photo_id=number)
-        meta = adapter.photo_metadata(info, client.call("flickr.photos.getSizes", photo_id=number))
+        info = client.cached_reply("flickr.photos.getInfo", {"photo_id": number})
+        meta = adapter.photo_metadata(info, self._sizes(client, number))
         if meta["media"] != "photo":
             raise BadRequest("only photos can be picked from Flickr", code="not_an_image")
+        if meta["source"]:
+            with fetch_public_url(meta["source"], method="HEAD") as head:
+                meta["size"] = head.content_length
         return meta
+
+    @staticmethod
+    def _sizes(client: FlickrClient, number: str) -> dict:
+        return client.cached_reply("flickr.photos.getSizes", {"photo_id": number})
 
     def open(self, connection, path: str) -> Fetched:
         """The original, streamed: its URL is from Flickr's reply, so the outbound guard vets it."""
         client = self.client(connection.app, connection)
-        original = adapter.original_size(
-            client.call("flickr.photos.getSizes", photo_id=photo_id(path))
-        )
+        original = adapter.original_size(self._sizes(client, photo_id(path)))
         if not original or not original.get("source"):
             raise NotFound("Flickr lists no size of this photo", code="item_not_found")
         return fetch_public_url(original["source"])
+
+    def export(self, connection, data: bytes, filename: str, **options) -> dict:
+        """Upload a photo with the user's default privacy; the new photo's metadata.
+
+        options: title, description, tags (space-separated, Flickr's syntax). Three calls:
+        prefs.getPrivacy, the upload, then getInfo/getSizes for the blob.
+        """
+        client = self.client(connection.app, connection)
+        fields = adapter.upload_privacy(client.call("flickr.prefs.getPrivacy"))
+        fields["title"] = options.get("title") or filename.rsplit(".", 1)[0]
+        for name in ("description", "tags"):
+            if options.get(name):
+                fields[name] = options[name]
+        number = client.upload(data, filename, **fields)
+        return self.metadata(connection, f"{adapter.PHOTOSTREAM}{number}") | {
+            "path": f"{adapter.PHOTOSTREAM}{number}",
+            "size": len(data),
+        }
 
     def disconnect(self, connection) -> None:
         """Forget the tokens. Flickr's API has no call to revoke an OAuth token (users revoke

@@ -8,15 +8,9 @@ neither a call nor budget; writes are never cached.
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-from django.core.cache import cache
-
 from picker.errors import BadRequest, Forbidden
 from providers.flickr.provider import FlickrProvider
 
-CACHE_SECONDS = 24 * 3600
 RANK = {"read": 1, "write": 2, "delete": 3}
 
 READ_METHODS = frozenset(
@@ -99,12 +93,6 @@ def flickr_params(body: dict) -> dict[str, str]:
     return params
 
 
-def cache_key(connection, method: str, params: dict[str, str]) -> str:
-    """Per connection (its id and token, so a reconnect starts afresh) and per call."""
-    call = json.dumps([connection.pk, connection.token, method, sorted(params.items())])
-    return f"openpicker:flickr:reply:{hashlib.sha256(call.encode()).hexdigest()}"
-
-
 def forward(connection, method: str, params: dict[str, str]) -> dict:
     """Flickr's reply to `method` for this connection; stat:fail is passed on as Flickr sent it."""
     needed = permission_needed(method)
@@ -115,13 +103,6 @@ def forward(connection, method: str, params: dict[str, str]) -> dict:
             code="insufficient_permission",
         )
     client = FlickrProvider().client(connection.app, connection)
-    if needed != "read":
-        return client.reply(method, params, post=True)
-    key = cache_key(connection, method, params)
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    reply = client.reply(method, params)
-    if reply.get("stat") == "ok":
-        cache.set(key, reply, CACHE_SECONDS)
-    return reply
+    if needed == "read":
+        return client.cached_reply(method, params)
+    return client.reply(method, params, post=True)

@@ -1,5 +1,6 @@
 """A stand-in Flickr that answers /services/rest with the recorded real replies in
-/work/shared/fixtures/flickr/ (optionally edited), over real HTTP, counting what it is asked."""
+/work/shared/fixtures/flickr/ (optionally edited), over real HTTP, counting what it is asked;
+`{url}/photo.jpg` serves PHOTO, for replies edited to point at it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path("/work/shared/fixtures/flickr")
+PHOTO = b"\xff\xd8\xff\xe0 not really a jpeg"
 
 
 def recorded(name: str) -> dict:
@@ -25,7 +27,22 @@ class RecordedFlickr:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_HEAD(self):
+                stub.calls.append(f"HEAD {self.path}")
+                self._photo(with_body=False)
+
+            def _photo(self, with_body):
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(PHOTO)))
+                self.end_headers()
+                if with_body:
+                    self.wfile.write(PHOTO)
+
             def do_GET(self):
+                if self.path == "/photo.jpg":
+                    stub.calls.append(f"GET {self.path}")
+                    return self._photo(with_body=True)
                 query = parse_qs(urlsplit(self.path).query)
                 method = query.get("method", [""])[0]
                 stub.calls.append(method)

@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from providers.errors import ProviderAuthError, ProviderError
+from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 from providers.flickr import adapter
 from providers.flickr.client import signer
 
@@ -50,7 +50,8 @@ def test_empty_page():
 
 @pytest.mark.parametrize("reply", fixture("error.json")["examples"])
 def test_stat_fail_on_http_200_raises(reply):
-    expected = ProviderAuthError if reply["code"] in (98, 100) else ProviderError
+    # 98 is this user's token (forget the connection), 100 the app's key (everyone's problem).
+    expected = {98: ProviderTokenRejected, 100: ProviderAuthError}.get(reply["code"], ProviderError)
     with pytest.raises(expected) as raised:
         adapter.check(reply)
     assert type(raised.value) is expected

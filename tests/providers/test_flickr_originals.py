@@ -3,6 +3,7 @@
 
 import copy
 import io
+import uuid
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ from picker.errors import NotFound, OutboundRefused
 from providers import limits
 from providers.flickr.provider import FlickrProvider
 from providers.models import ProviderConnection
+from tests.providers.recorded import PHOTO as STUB_PHOTO
 from tests.providers.recorded import RecordedFlickr, recorded
 from tests.providers.test_cloud_folder_list import connected_token
 
@@ -80,7 +82,7 @@ def test_private_urls_in_recorded_replies_are_refused(app, settings, source):
         provider="flickr",
         session_digest="d",
         account_id="1@N00",
-        token="t",
+        token=uuid.uuid4().hex,
         token_secret="ts",
         permissions="read",
     )
@@ -94,12 +96,13 @@ def test_private_urls_in_recorded_replies_are_refused(app, settings, source):
 
 
 def test_metadata_from_recorded_replies(app, settings):
+    sizes = recorded("photos.getSizes.json")
     stub = RecordedFlickr(
-        {
-            "flickr.photos.getInfo": recorded("photos.getInfo.json"),
-            "flickr.photos.getSizes": recorded("photos.getSizes.json"),
-        }
+        {"flickr.photos.getInfo": recorded("photos.getInfo.json"), "flickr.photos.getSizes": sizes}
     )
+    # The original's URL moved to the stub (farm4.staticflickr.com is not reachable from here).
+    sizes["sizes"]["size"][-1]["source"] = f"{stub.url}/photo.jpg"
+    settings.OPENPICKER_OUTBOUND_ALLOW = [stub.url.removeprefix("http://")]
     settings.OPENPICKER_FLICKR_API_BASE = stub.url
     settings.OPENPICKER_FLICKR_KEY, settings.OPENPICKER_FLICKR_SECRET = "recorded-key", "s"
     limits.forget("flickr", "recorded-key")
@@ -108,7 +111,7 @@ def test_metadata_from_recorded_replies(app, settings):
         provider="flickr",
         session_digest="d",
         account_id="1@N00",
-        token="t",
+        token=uuid.uuid4().hex,
         token_secret="ts",
         permissions="read",
     )
@@ -121,3 +124,5 @@ def test_metadata_from_recorded_replies(app, settings):
     assert meta["page_url"] == "https://www.flickr.com/photos/mhkose/34155506782/"
     assert meta["short_url"] == "https://flic.kr/p/U3cUcY"
     assert (meta["width"], meta["height"]) == (800, 600)  # the Original, strings made ints
+    assert meta["size"] == len(STUB_PHOTO)  # from a HEAD through the guard, nothing downloaded
+    assert stub.calls == ["flickr.photos.getInfo", "flickr.photos.getSizes", "HEAD /photo.jpg"]

@@ -4,6 +4,7 @@ Flickr sends strings, text nodes as {"_content": ...}, errors as stat:fail on HT
 import io
 import math
 
+from django.utils import timezone
 from PIL import Image
 
 from providers.sandbox.flickr import catalogue
@@ -54,8 +55,8 @@ def _list_entry(photo, extras: set[str], base: str) -> dict:
         "farm": catalogue.FARM,
         "title": photo.title,
         "ispublic": photo.ispublic,
-        "isfriend": 0,
-        "isfamily": 0,
+        "isfriend": photo.isfriend,
+        "isfamily": photo.isfamily,
     }
     for extra, suffix in catalogue.SUFFIX_OF_EXTRA.items():
         if extra in extras:
@@ -71,6 +72,8 @@ def _list_entry(photo, extras: set[str], base: str) -> dict:
         entry |= {"originalsecret": photo.originalsecret, "originalformat": "jpg"}
     if "date_upload" in extras:
         entry["dateupload"] = str(photo.dateupload)
+    if "last_update" in extras:
+        entry["lastupdate"] = str(photo.lastupdate)
     if "media" in extras:
         entry |= {"media": "photo", "media_status": "ready"}
     if "description" in extras:
@@ -198,11 +201,15 @@ def photos_get_info(params, token, base):
             },
             "title": {"_content": photo.title},
             "description": {"_content": photo.description},
-            "visibility": {"ispublic": photo.ispublic, "isfriend": 0, "isfamily": 0},
+            "visibility": {
+                "ispublic": photo.ispublic,
+                "isfriend": photo.isfriend,
+                "isfamily": photo.isfamily,
+            },
             "dates": {
                 "posted": str(photo.dateupload),
                 "taken": "2023-11-14 22:13:20",
-                "lastupdate": "0",
+                "lastupdate": str(photo.lastupdate),
             },
             "media": "photo",
             "urls": {"url": [{"type": "photopage", "_content": page}]},
@@ -233,7 +240,7 @@ def photos_get_sizes(params, token, base):
 
 
 def prefs_get_privacy(params, token, base):
-    return {"person": {"nsid": catalogue.USER["nsid"], "privacy": 1}}
+    return {"person": {"nsid": catalogue.USER["nsid"], "privacy": catalogue.PRIVACY}}
 
 
 def photos_set_meta(params, token, base):
@@ -246,7 +253,9 @@ def photos_set_meta(params, token, base):
     if not photo.upload:
         return fail(2, "User cannot edit this photo")
     FlickrUpload.objects.filter(pk=int(photo.id) - catalogue.UPLOAD_FIRST_ID).update(
-        title=params.get("title", ""), description=params.get("description", "")
+        title=params.get("title", ""),
+        description=params.get("description", ""),
+        updated=timezone.now(),
     )
     return {}
 
