@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("picker", "0001_initial"),
+        ("picker", "0003_multipart_part_receiving"),
     ]
 
     operations = [
