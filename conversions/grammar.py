@@ -82,15 +82,12 @@ def _store_options(task: str, params: Mapping) -> StoreOptions:
     unknown = sorted(set(params) - STORE_PARAMS - {"base64decode", "workflows"})
     if unknown:
         raise ConversionError(f"{task}: unknown parameter {unknown[0]!r}")
-    location = str(params.get("location") or "s3")
-    if location.lower() != "s3":
-        raise ConversionError(f"{task}: storage location {location!r} is not supported (use S3)")
-    return StoreOptions(
+    return StoreOptions.build(
+        location=_text(params.get("location")),
         filename=_text(params.get("filename")),
         path=_text(params.get("path")),
         container=_text(params.get("container")),
-        access=str(params.get("access") or "private").lower(),
-        client="Computer",
+        access=_text(params.get("access")),
     )
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -49,11 +49,8 @@ def stale_after() -> timedelta:
 
 
 def cache_location() -> storage.Location:
-    """Renditions live in the instance storage, under _renditions/."""
-    backend = storages["default"]
-    return storage.Location(
-        backend, getattr(backend, "bucket_name", "") or "", "internal", "", None
-    )
+    """Renditions live in the instance storage, under its internal root (no store reaches it)."""
+    return storage.internal_location()
 
 
 def claim(link: FileLink, spec: str) -> tuple[Rendition, bool]:
@@ -97,7 +94,9 @@ def request_rendition(
         admit(link, conversion)
         rendition, created = claim(link, conversion.spec)
     if created:
-        events.publish("fp.converse", link.app, link, url=url)
+        if conversion.store is None:
+            # A stored conversion is announced once, with its copy, by store_copy.
+            events.publish(events.Converse(app=link.app, link=link, url=url))
         transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
     deadline = time.monotonic() + (settings.OPENPICKER_CONVERT_WAIT if timeout is None else timeout)
     while rendition.status == Rendition.Status.PENDING:
@@ -181,9 +180,13 @@ def compute(rendition_id: int) -> None:
 def _store(rendition: Rendition, result) -> None:
     location = cache_location()
     digest = hashlib.sha1(rendition.spec.encode(), usedforsecurity=False).hexdigest()
-    key = (
-        f"_renditions/{rendition.source.handle}/{rendition.version}/{digest}."
-        f"{EXTENSIONS.get(result.mimetype, 'bin')}"
+    extension = EXTENSIONS.get(result.mimetype, "bin")
+    key = storage.internal_key(
+        location,
+        "renditions",
+        rendition.source.handle,
+        str(rendition.version),
+        f"{digest}.{extension}",
     )
     actual = storage.write(location, key, io.BytesIO(result.data), result.mimetype)
     updated = Rendition.objects.filter(pk=rendition.pk, status=Rendition.Status.PENDING).update(
@@ -216,16 +219,20 @@ def store_copy(
     link: FileLink, rendition: Rendition, conversion: Conversion, policy, url: str
 ) -> FileLink:
     """A stored conversion: the rendition's bytes become a new file in the app's storage."""
-    options = conversion.store
     stem = link.filename.rsplit(".", 1)[0] if "." in link.filename else link.filename
-    options.filename = options.filename or f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"
-    options.mimetype = rendition.mimetype
-    reader = storage.ChainReader([storage.read_range(cache_location(), rendition.key)])
-    created = files.store(
-        link.app, reader.read, options, policy=policy, declared_size=rendition.size
+    options = replace(
+        conversion.store.fill(filename=f"{stem}.{EXTENSIONS.get(rendition.mimetype, 'bin')}"),
+        mimetype=rendition.mimetype,
     )
-    events.publish("fp.converse", link.app, link, url=url, stored=created)
-    return created
+    reader = storage.ChainReader([storage.read_range(cache_location(), rendition.key)])
+    return files.store(
+        link.app,
+        reader.read,
+        options,
+        policy=policy,
+        declared_size=rendition.size,
+        announce=lambda created: events.Converse(app=link.app, link=link, url=url, stored=created),
+    )
 
 
 def forget(link: FileLink) -> int:

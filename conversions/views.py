@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from conversions import grammar, renditions
 from conversions.grammar import Conversion
-from picker import access, cdn, files, params
+from picker import access, cdn, events, files, params
 from picker.access import Credentials
 from picker.blobs import store_blob
 from picker.errors import BadRequest
@@ -40,9 +40,16 @@ def convert(request, link: FileLink, conversion: Conversion, creds: Credentials,
     if storing and policy is not None:
         policy.allows_call("store")
     if not conversion.operations:
-        conversion.store.filename = conversion.store.filename or link.filename
         with files.open_bytes(link) as source:
-            created = files.store(link.app, source.read, conversion.store, policy=policy)
+            created = files.store(
+                link.app,
+                source.read,
+                conversion.store.fill(filename=link.filename),
+                policy=policy,
+                announce=lambda copy: events.Converse(
+                    app=link.app, link=link, url=url, stored=copy
+                ),
+            )
         return Response(store_blob(created))
     rendition = renditions.request_rendition(link, conversion, url)
     if rendition is None:
@@ -115,7 +122,7 @@ def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
     return convert(request, link, conversion, creds, public_url(path, request.GET.dict()))
 
 
-def forget_on_change(sender, action, app, link=None, **kwargs) -> None:
+def forget_on_change(sender, event: events.Event, **kwargs) -> None:
     """Renditions of a file that was overwritten or removed are dropped."""
-    if link is not None and action in {"fp.overwrite", "fp.delete"}:
-        renditions.forget(link)
+    if isinstance(event, events.Overwrite | events.Delete):
+        renditions.forget(event.link)

@@ -78,7 +78,9 @@ TEMPLATES = [
 _database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'openpicker.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open across requests (per thread): opening a SQLite connection (and registering
+    # Django's functions on it) was about a tenth of a metadata request (benchmarks/README.md).
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-openpicker.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -89,7 +91,7 @@ CACHES = {"default": cache_config(os.environ.get("CACHE_URL", "locmem://"))}
 OPENPICKER_STORAGE = os.environ.get("OPENPICKER_STORAGE", "file")
 if OPENPICKER_STORAGE == "s3":
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "picker.s3.S3Storage",  # django-storages', one client per process
         "OPTIONS": {
             "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", "openpicker"),
             "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
@@ -112,9 +114,19 @@ STORAGES = {
     "default": _default_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-FILE_UPLOAD_TEMP_DIR = None
+# Where a form upload (multipart `fileUpload`) larger than FILE_UPLOAD_MAX_MEMORY_SIZE is
+# spooled, never past the cap that applies to it (picker.api.bodies); None = the system's.
+FILE_UPLOAD_TEMP_DIR = os.environ.get("OPENPICKER_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# The largest body of a call that is not a file upload (JSON, forms), refused by its
+# Content-Length before a byte is read (picker.api.parsers).
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("OPENPICKER_BODY_MAX_BYTES", 2 * 1024 * 1024))
+# Deeper JSON bodies are a 400 (picker.api.parsers).
+OPENPICKER_JSON_MAX_DEPTH = 32
+# A request body must arrive within this many seconds of the request's start, and no read of it
+# may wait longer than the read timeout (openpicker.wsgi); past either, a 408.
+OPENPICKER_BODY_DEADLINE = float(os.environ.get("OPENPICKER_BODY_DEADLINE", 300))
+OPENPICKER_BODY_READ_TIMEOUT = float(os.environ.get("OPENPICKER_BODY_READ_TIMEOUT", 30))
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
@@ -137,6 +149,9 @@ OPENPICKER_SANDBOX = env_bool("OPENPICKER_SANDBOX")
 OPENPICKER_MAX_UPLOAD_BYTES = int(os.environ.get("OPENPICKER_MAX_UPLOAD_BYTES", 5 * 1024**3))
 OPENPICKER_FETCH_MAX_BYTES = int(os.environ.get("OPENPICKER_FETCH_MAX_BYTES", 1024**3))
 OPENPICKER_FETCH_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_TIMEOUT", 30))
+# Each address of a host gets this long to accept the connection (within the total deadline
+# above), so one address that drops packets does not use up the whole deadline.
+OPENPICKER_FETCH_CONNECT_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_CONNECT_TIMEOUT", 5))
 OPENPICKER_MAX_PIXELS = int(os.environ.get("OPENPICKER_MAX_PIXELS", 80_000_000))
 OPENPICKER_CONVERT_WAIT = float(os.environ.get("OPENPICKER_CONVERT_WAIT", 20))
 OPENPICKER_CONVERT_STALE = float(os.environ.get("OPENPICKER_CONVERT_STALE", 300))
@@ -169,10 +184,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Bounded parsers: these bodies are read before the API key in them is known.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "picker.api.parsers.JSONParser",
+        "picker.api.parsers.FormParser",
+        "picker.api.parsers.FieldsOnlyMultiPartParser",
     ],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "picker.api.negotiation.AlwaysJSONNegotiation",
     "EXCEPTION_HANDLER": "picker.api.errors.exception_handler",
@@ -237,6 +253,8 @@ OPENPICKER_FLICKR_UPLOAD_BASE = os.environ.get(
 ).rstrip("/")
 # At most this many Flickr API calls per hour per API key (Flickr's documented limit is 3,600).
 OPENPICKER_FLICKR_CALLS_PER_HOUR = int(os.environ.get("OPENPICKER_FLICKR_CALLS_PER_HOUR", 3600))
+# Photos per folder page of the cloud API (Flickr allows up to 500 per call).
+OPENPICKER_FLICKR_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_FLICKR_PAGE_SIZE", 100)), 500)
 if OPENPICKER_SANDBOX:
     from urllib.parse import urlsplit as _urlsplit
 

@@ -1,4 +1,4 @@
-"""The core's exception hierarchy; picker.api.errors maps it to the JSON error shape."""
+"""The core's exception hierarchy; the API's exception handler maps it to the JSON shape."""
 
 
 class PickerError(Exception):
@@ -68,6 +68,26 @@ class OutboundFailed(PickerError):
     code = "url_fetch_failed"
 
 
+class OutboundStatus(OutboundFailed):
+    """The remote server answered, with a status that is not a success.
+
+    `status_code` is its status and `reply` the first KB of its body (for logs and delivery
+    attempts; the client only sees the detail).
+    """
+
+    def __init__(self, detail: str, *, status_code: int, reply: bytes = b""):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.reply = reply
+
+
 class RangeNotSatisfiable(PickerError):
     status = 416
     code = "range_not_satisfiable"
+
+
+class BodyTimeout(PickerError):
+    """A request body that stalled or went on past its deadline (OPENPICKER_BODY_DEADLINE)."""
+
+    status = 408
+    code = "body_timeout"

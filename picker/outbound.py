@@ -2,8 +2,15 @@
 
 A URL is vetted (scheme, no credentials, every resolved address public unless the host is on
 OPENPICKER_OUTBOUND_ALLOW), then fetched from the vetted IP itself so a second DNS answer cannot
-point the connection elsewhere. Redirects are followed by hand and vetted hop by hop; the body is
-streamed under a size cap and a wall-clock deadline.
+point the connection elsewhere (HTTPS still verifies the certificate against the host name).
+Redirects are followed by hand and vetted hop by hop; the body is streamed under a size cap and a
+wall-clock deadline. Each address gets at most the connect timeout, so an address that drops
+packets leaves the rest of the deadline to the next one.
+
+`request_public_url` is the general call (any method, a body, redirects not followed unless
+asked, any status returned: the webhook sender and the providers use it); `fetch_public_url`
+is a GET that follows redirects and raises OutboundStatus, carrying the status code and the
+first KB of the reply, unless the answer is a success.
 """
 
 from __future__ import annotations
@@ -21,10 +28,10 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.exceptions import NewConnectionError
 
-from picker.errors import OutboundFailed, OutboundRefused, TooLarge
+from picker.errors import OutboundFailed, OutboundRefused, OutboundStatus, TooLarge
 
 try:
     import certifi
@@ -38,6 +45,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 USER_AGENT = "OpenPicker/1.0 (+outbound fetch)"
 CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization")
+REPLY_EXCERPT_BYTES = 1024
 
 _HOSTNAME_RE = re.compile(r"^[a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?\.?$")
 _NUMERIC_HOST_RE = re.compile(r"^[0-9a-fx.]+$")
@@ -229,10 +237,12 @@ def _ca_bundle() -> str | None:
     return certifi.where() if certifi is not None else None
 
 
-def _pool(target: _Target, ip: str, timeout: float) -> urllib3.HTTPConnectionPool:
+def _pool(
+    target: _Target, ip: str, timeout: float, connect_timeout: float
+) -> urllib3.HTTPConnectionPool:
     """A single-connection pool pinned to a vetted IP."""
     options = {
-        "timeout": urllib3.Timeout(connect=timeout, read=timeout),
+        "timeout": urllib3.Timeout(connect=min(connect_timeout, timeout), read=timeout),
         "maxsize": 1,
         "retries": False,
     }
@@ -358,6 +368,30 @@ class Fetched:
         while chunk := self.read(size):
             yield chunk
 
+    def excerpt(self, limit: int = REPLY_EXCERPT_BYTES) -> bytes:
+        """Up to `limit` bytes of the body (what an error or a delivery log keeps of a reply)."""
+        parts: list[bytes] = []
+        got = 0
+        try:
+            while got < limit and (chunk := self.read(limit - got)):
+                parts.append(chunk)
+                got += len(chunk)
+        except (OutboundFailed, TooLarge):
+            pass
+        return b"".join(parts)
+
+    def raise_for_status(self) -> None:
+        """Raise OutboundStatus (status code, first KB of the reply) unless the answer is 2xx."""
+        if 200 <= self.status < 300:
+            return
+        reply = self.excerpt()
+        self.close()
+        raise OutboundStatus(
+            f"{_shorten(self.url)} answered HTTP {self.status}",
+            status_code=self.status,
+            reply=reply,
+        )
+
 
 def _open(
     target: _Target,
@@ -367,14 +401,15 @@ def _open(
     headers: urllib3.HTTPHeaderDict,
     deadline: float,
     timeout: float,
+    connect_timeout: float,
 ) -> tuple[urllib3.BaseHTTPResponse, urllib3.HTTPConnectionPool]:
-    """Send one request to the first vetted IP that accepts a connection."""
+    """Send one request to the first vetted IP that accepts a connection in time."""
     last_error: BaseException | None = None
     for ip in target.ips:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
-        pool = _pool(target, ip, remaining)
+        pool = _pool(target, ip, remaining, connect_timeout)
         try:
             response = pool.urlopen(
                 method,
@@ -388,7 +423,7 @@ def _open(
                 release_conn=False,
                 assert_same_host=False,
             )
-        except NewConnectionError as exc:
+        except ConnectTimeoutError as exc:  # refused (NewConnectionError) or timed out
             pool.close()
             last_error = exc
             continue
@@ -412,19 +447,27 @@ def _request_headers(extra: dict | None, target: _Target) -> urllib3.HTTPHeaderD
     return merged
 
 
-def fetch_public_url(
+def request_public_url(
+    method: str,
     url: str,
     *,
-    method: str = "GET",
     body: bytes | None = None,
     headers: dict | None = None,
+    follow_redirects: bool = False,
     max_bytes: int | None = None,
     timeout: float | None = None,
-    follow_redirects: bool = True,
+    connect_timeout: float | None = None,
 ) -> Fetched:
-    """Fetch a user-supplied URL through the guard and return the streamed final response."""
+    """Send a request to a user-supplied URL through the guard; the response, whatever its status.
+
+    Redirects are not followed unless asked (a webhook is delivered to the URL given, never to
+    where it points); when they are, each hop is vetted and credentials stay with their host.
+    """
     limit = settings.OPENPICKER_FETCH_MAX_BYTES if max_bytes is None else max_bytes
     seconds = float(settings.OPENPICKER_FETCH_TIMEOUT if timeout is None else timeout)
+    connect_seconds = float(
+        settings.OPENPICKER_FETCH_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+    )
     deadline = time.monotonic() + seconds
     method = method.upper()
     extra = dict(headers or {})
@@ -432,11 +475,18 @@ def fetch_public_url(
     redirects = 0
     while True:
         response, pool = _open(
-            target, url, method, body, _request_headers(extra, target), deadline, seconds
+            target,
+            url,
+            method,
+            body,
+            _request_headers(extra, target),
+            deadline,
+            seconds,
+            connect_seconds,
         )
         fetched = Fetched(url, response, pool, limit, deadline, seconds)
         if not (follow_redirects and fetched.status in REDIRECT_STATUSES):
-            break
+            return fetched
         location = fetched.headers.get("location")
         fetched.close()
         if not location:
@@ -458,9 +508,37 @@ def fetch_public_url(
         if (next_target.host, next_target.port) != (target.host, target.port):
             extra = {k: v for k, v in extra.items() if k.lower() not in CREDENTIAL_HEADERS}
         url, target = next_url, next_target
-    if not 200 <= fetched.status < 400 or (follow_redirects and fetched.status >= 300):
-        fetched.close()
-        raise OutboundFailed(f"{_shorten(url)} answered HTTP {fetched.status}")
+
+
+def fetch_public_url(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict | None = None,
+    max_bytes: int | None = None,
+    timeout: float | None = None,
+    connect_timeout: float | None = None,
+    follow_redirects: bool = True,
+) -> Fetched:
+    """Fetch a user-supplied URL through the guard: the streamed answer, if it is a success.
+
+    Anything else raises: OutboundStatus (with the status code and the first KB of the reply)
+    for a 4xx/5xx, or a 3xx that was to be followed; TooLarge for a declared length over the cap.
+    """
+    limit = settings.OPENPICKER_FETCH_MAX_BYTES if max_bytes is None else max_bytes
+    fetched = request_public_url(
+        method,
+        url,
+        body=body,
+        headers=headers,
+        follow_redirects=follow_redirects,
+        max_bytes=limit,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+    )
+    if not (not follow_redirects and 300 <= fetched.status < 400):
+        fetched.raise_for_status()
     if fetched.content_length is not None and fetched.content_length > limit:
         fetched.close()
         raise TooLarge(f"the response is {fetched.content_length} bytes, over {limit}")

@@ -146,6 +146,9 @@ def verify(policy_b64: str, signature: str, secret: str, *, now: float | None = 
     """Check the signature in constant time, decode, and check expiry; return the Policy."""
     if not policy_b64 or not signature:
         raise PolicyError("policy and signature must both be given", code="invalid_policy")
+    # Base64 has no spaces: a space is a standard-alphabet '+' sent unquoted in a query string,
+    # which form decoding turned into ' '. The client signed the '+'.
+    policy_b64 = policy_b64.replace(" ", "+")
     expected = sign(policy_b64, secret)
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
         raise PolicyError("signature does not match the policy", code="invalid_signature")

@@ -1,4 +1,12 @@
-"""Where bytes live: the instance storage or an app's own S3 bucket, written and read as streams."""
+"""Where bytes live: the instance storage or an app's own S3 bucket, written and read as streams.
+
+Namespaces. In the instance storage every object of an app lives under `apps/<app pk>/`, and
+what the server keeps for itself (renditions, staged multipart parts) under `_openpicker/`: the
+app's `path` is relative to its root, so no request parameter can name another app's object or
+an internal one. In an app's own bucket the keys are the app's choice (under the target's path
+prefix), except the internal root `<prefix>/_openpicker/`, which a store is refused. An object
+is deleted only when no live link points at it any more.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,14 @@ from functools import lru_cache
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
-from picker.errors import Forbidden
+from picker.errors import Forbidden, InvalidPath
+from picker.keys import build_key, clean_path
 from picker.models import App, FileLink, StorageTarget
 from picker.streams import CHUNK
 
 # boto3 is imported only when S3 is used: it costs ~35 MB of RSS in every process otherwise.
+
+INTERNAL_ROOT = "_openpicker"
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +46,7 @@ def transfer_config():
 
 def is_s3(backend: Storage) -> bool:
     """Whether a storage is django-storages' S3 backend (without importing boto3)."""
-    return type(backend).__module__.startswith("storages.backends.s3")
+    return type(backend).__module__.startswith(("storages.backends.s3", "picker.s3"))
 
 
 class StreamFile(File):
@@ -53,7 +64,10 @@ class StreamFile(File):
 
 @dataclass(frozen=True)
 class Location:
-    """A storage plus what a blob says about it (container, provider, region)."""
+    """A storage plus what a blob says about it (container, provider, region).
+
+    `prefix` is the root of the app's own keys; `internal` the root of the server's objects.
+    """
 
     storage: Storage
     container: str
@@ -61,10 +75,48 @@ class Location:
     region: str
     target: StorageTarget | None
     prefix: str = ""
+    internal: str = INTERNAL_ROOT
 
     @property
     def location_name(self) -> str:
         return "S3" if is_s3(self.storage) else "local"
+
+
+def _join(*parts: str) -> str:
+    return "/".join(part.strip("/") for part in parts if part.strip("/"))
+
+
+def app_root(app_id: int) -> str:
+    """The folder of an app's objects in the instance storage (the pk never changes)."""
+    return f"apps/{app_id}"
+
+
+def app_key(location: Location, filename: str, path: str | None) -> str:
+    """The key of a new object of the app: `path` (see keys.build_key) under the app's root."""
+    cleaned = clean_path(path)
+    if (
+        location.target is not None
+        and cleaned is not None
+        and cleaned.split("/", 1)[0] == INTERNAL_ROOT
+    ):
+        raise InvalidPath(f"paths under {INTERNAL_ROOT}/ are kept for the server's own objects")
+    return build_key(filename, cleaned, prefix=location.prefix)
+
+
+def replacement_key(location: Location, filename: str, old_key: str) -> str:
+    """A fresh key in the folder of `old_key`, inside the app's root (overwrite writes there).
+
+    A key from before namespaces (outside the root) keeps its folder, moved under the root.
+    """
+    root = location.prefix.strip("/")
+    relative = old_key[len(root) + 1 :] if root and old_key.startswith(root + "/") else old_key
+    folder = relative.rsplit("/", 1)[0] + "/" if "/" in relative else None
+    return app_key(location, filename, folder)
+
+
+def internal_key(location: Location, *parts: str) -> str:
+    """A key under the server's own root of this storage, which no store request can name."""
+    return _join(location.internal, *parts)
 
 
 @lru_cache(maxsize=64)
@@ -81,7 +133,7 @@ class Stored:
 
 
 def _target_storage(target_id: int, updated: float, bucket: str) -> Storage:
-    from storages.backends.s3 import S3Storage
+    from picker.s3 import S3Storage
 
     target = StorageTarget.objects.get(pk=target_id)
     return S3Storage(
@@ -110,7 +162,7 @@ def location_for(app: App, container: str | None = None) -> Location:
     if target is not None:
         bucket = container or target.bucket
         storage = _target_storage(target.pk, target.updated_at.timestamp(), bucket)
-        return Location(storage, bucket, "amazon", target.region, target, target.path_prefix)
+        return _target_location(storage, bucket, target)
     storage = _instance_storage()
     own = storage.bucket_name if is_s3(storage) else ""
     if container and container != own:
@@ -119,7 +171,21 @@ def location_for(app: App, container: str | None = None) -> Location:
             code="container_not_allowed",
         )
     region = getattr(storage, "region_name", None) or ""
-    return Location(storage, own, "internal", region, None)
+    return Location(storage, own, "internal", region, None, app_root(app.pk))
+
+
+def _target_location(storage: Storage, bucket: str, target: StorageTarget) -> Location:
+    prefix = target.path_prefix.strip("/")
+    return Location(
+        storage, bucket, "amazon", target.region, target, prefix, _join(prefix, INTERNAL_ROOT)
+    )
+
+
+def internal_location() -> Location:
+    """The instance storage, for the server's own objects (renditions)."""
+    storage = _instance_storage()
+    own = storage.bucket_name if is_s3(storage) else ""
+    return Location(storage, own, "internal", getattr(storage, "region_name", None) or "", None)
 
 
 def location_of(link: FileLink) -> Location:
@@ -127,20 +193,42 @@ def location_of(link: FileLink) -> Location:
     target = link.storage_target
     if target is not None:
         storage = _target_storage(target.pk, target.updated_at.timestamp(), link.container)
-        return Location(
-            storage, link.container, "amazon", target.region, target, target.path_prefix
-        )
+        return _target_location(storage, link.container, target)
     storage = _instance_storage()
-    return Location(storage, link.container, "internal", link.region, None)
+    return Location(storage, link.container, "internal", link.region, None, app_root(link.app_id))
 
 
 def write(location: Location, key: str, reader, content_type: str) -> str:
     """Stream `reader` into storage under `key`; on any failure remove what was written."""
     try:
         return location.storage.save(key, StreamFile(reader, os.path.basename(key), content_type))
+    except (FileExistsError, NotADirectoryError):
+        # On the filesystem a file where the key needs a folder: the app's own earlier choice.
+        raise InvalidPath(
+            "a file of this app already exists where this path needs a folder"
+        ) from None
     except BaseException:
-        delete_quietly(location, key)
+        delete_unless_linked(location, key)
         raise
+
+
+def delete_unless_linked(location: Location, key: str) -> bool:
+    """Delete an object unless a live stored link still points at it; whether it was deleted.
+
+    Two links share a key when an app stores twice at the same `path` on S3, or when two apps
+    have their own bucket in common.
+    """
+    links = FileLink.objects.filter(
+        kind=FileLink.Kind.STORED, deleted_at__isnull=True, container=location.container, key=key
+    )
+    if location.target is None:
+        links = links.filter(storage_target__isnull=True)
+    else:
+        links = links.filter(storage_target__endpoint_url=location.target.endpoint_url)
+    if links.exists():
+        return False
+    delete_quietly(location, key)
+    return True
 
 
 def delete_quietly(location: Location, key: str) -> None:

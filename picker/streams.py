@@ -10,12 +10,15 @@ import base64
 import binascii
 import hashlib
 import io
+import socket
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
-from picker.errors import BadRequest, TooLarge
+from picker.errors import BadRequest, BodyTimeout, TooLarge
 
 CHUNK = 1024 * 1024
 SNIFF_BYTES = 8192
@@ -198,3 +201,168 @@ class SeekableSpool(io.RawIOBase):
             else:
                 self._file.write(chunk)
                 self._length += len(chunk)
+
+
+class DeadlineReader:
+    """A request body (`wsgi.input`) that must arrive within `deadline` seconds of the request's
+    start, with no read waiting longer than `read_timeout`: past either, BodyTimeout (a 408).
+
+    With the server's socket at hand (gunicorn puts it in `gunicorn.socket`), every read gets
+    the socket timeout, and a watchdog shuts the socket's read side at the deadline: a read
+    that blocks, or a client that trickles a byte just under the timeout (the server's body
+    reader loops until it has all it asked for), then ends at once instead of holding the
+    thread. Without a socket, the deadline is checked between reads only.
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        *,
+        deadline: float,
+        read_timeout: float,
+        sock: socket.socket | None = None,
+        length: int | None = None,
+    ):
+        self._stream = stream
+        self._deadline = deadline
+        self._read_timeout = read_timeout
+        self._sock = sock
+        self._started = time.monotonic()
+        self._remaining = length
+        self._watchdog: threading.Timer | None = None
+        self._expired = False
+
+    def read(self, size: int = -1) -> bytes:
+        return self._timed(self._stream.read, size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._timed(self._stream.readline, size)
+
+    def close(self) -> None:
+        """Stop the watchdog (the application is done with the body)."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+
+    def _timed(self, read: Callable[[int], bytes], size: int) -> bytes:
+        left = self._deadline - (time.monotonic() - self._started)
+        if self._expired or left <= 0:
+            self._expire()
+        if self._sock is None:
+            return self._counted(read(size))
+        if self._watchdog is None:
+            self._watchdog = threading.Timer(left, self._cut)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+        prior = self._sock.gettimeout()
+        self._sock.settimeout(min(self._read_timeout, left))
+        try:
+            data = read(size)
+        except TimeoutError:
+            raise BodyTimeout(
+                f"no byte of the request body came for {self._read_timeout:g} seconds"
+            ) from None
+        except OSError:
+            if self._expired:
+                self._expire()
+            raise
+        finally:
+            try:
+                self._sock.settimeout(prior)
+            except OSError:
+                pass
+        if self._expired:
+            self._expire()
+        return self._counted(data)
+
+    def _counted(self, data: bytes) -> bytes:
+        if self._remaining is not None:
+            self._remaining -= len(data)
+            if self._remaining <= 0:
+                self.close()
+        return data
+
+    def _expire(self) -> NoReturn:
+        self._expired = True
+        self.close()
+        raise BodyTimeout(f"the request body did not arrive within {self._deadline:g} seconds")
+
+    def _cut(self) -> None:
+        """At the deadline: end any read in progress (the answer can still be written)."""
+        self._expired = True
+        try:
+            # The plain socket's shutdown: ssl.SSLSocket's own would drop the TLS layer.
+            socket.socket.shutdown(self._sock, socket.SHUT_RD)
+        except OSError:
+            pass
+
+
+class ReadBudgetExceeded(OSError):
+    """A header reader asked for more bytes than its budget (an OSError, as Pillow expects)."""
+
+
+class RangeReader(io.RawIOBase):
+    """A seekable reader over an object of known size that fetches only the ranges read.
+
+    `fetch(start, end)` yields bytes [start, end] inclusive (storage.read_range: a ranged GET on
+    S3). Pillow opens an image from it reading the header and seeking to what the header points
+    at (a TIFF's directory at the end of the file), never the rest. `fetched` counts the bytes
+    fetched; past `budget`, a read raises ReadBudgetExceeded instead.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[int, int], Iterator[bytes]],
+        size: int,
+        *,
+        budget: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._size = size
+        self._position = 0
+        self.budget = budget
+        self.fetched = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            offset += self._size
+        elif whence == io.SEEK_CUR:
+            offset += self._position
+        if offset < 0:
+            raise ValueError("negative seek position")
+        self._position = offset
+        return offset
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        if self.budget is not None and self.fetched + wanted > self.budget:
+            raise ReadBudgetExceeded(f"reading more than {self.budget} bytes of the header")
+        view = memoryview(buffer).cast("B")
+        got = 0
+        chunks = self._fetch(self._position, self._position + wanted - 1)
+        try:
+            for chunk in chunks:
+                chunk = chunk[: wanted - got]
+                view[got : got + len(chunk)] = chunk
+                got += len(chunk)
+                if got == wanted:
+                    break
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # ends the GET (or closes the file) of a generator left early
+        self._position += got
+        self.fetched += got
+        return got

@@ -6,7 +6,10 @@ class ProvidersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from providers import base
+        from picker import openers
+        from providers import base, transfers
         from providers.flickr.provider import FlickrProvider
 
-        base.register(FlickrProvider())
+        flickr = FlickrProvider()
+        base.register(flickr)
+        openers.register(flickr.label, transfers.opener(flickr.name))

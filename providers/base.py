@@ -11,6 +11,8 @@ class Provider(Protocol):
     """What every cloud provider offers the picker. `connection` is a ProviderConnection."""
 
     name: str
+    label: str  # how FileLinks and events name it ("Flickr")
+    permissions: tuple[str, ...]  # what a connection can be granted, least first
 
     def start_authorization(self, app, callback: str, permissions: str) -> tuple[str, str, str]:
         """(redirect URL, request token, request secret) to begin an OAuth flow."""
@@ -24,13 +26,13 @@ class Provider(Protocol):
         """{contents: [{name, path, mimetype, thumbnail, size, folder}], next}."""
 
     def metadata(self, connection, path: str) -> dict:
-        """One item's picker metadata."""
+        """{filename, mimetype, size, width, height, page_url, short_url, ...} of one item."""
 
     def open(self, connection, path: str) -> IO[bytes]:
         """The original's bytes as a stream."""
 
     def export(self, connection, data: bytes, filename: str, **options) -> dict:
-        """Create an item at the provider; its metadata."""
+        """Create an item at the provider; its metadata plus its `path`."""
 
     def disconnect(self, connection) -> None:
         """Forget the account (and revoke at the provider where it can)."""

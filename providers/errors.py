@@ -15,3 +15,8 @@ class ProviderAuthError(ProviderError):
 
     status = 401
     code = "provider_reconnect"
+
+
+class ProviderTokenRejected(ProviderAuthError):
+    """The provider no longer accepts this connection's tokens (the user revoked the app): the
+    connection is useless and can be forgotten. A bad app key is not this: it is every user's."""

@@ -2,16 +2,22 @@
 
 `curl --data-binary @photo.jpg` sends a form content type, so a form body is taken as `url=`
 only when it is small and is exactly that; anything else is the file's bytes.
+
+The body is read only once the call is authorized, and a multipart upload spools at most the
+size cap that applies (the instance's, lowered by the policy's `maxSize`): past it, what was
+spooled is deleted and the answer is a 413.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs
 
+from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParserError
 
-from picker.errors import BadRequest
+from picker.api.payloads import StoreUrl, parse
+from picker.errors import BadRequest, TooLarge
 from picker.streams import Base64Reader, ReadFn
 
 FORM_URL_MAX = 16 * 1024
@@ -45,19 +51,71 @@ def _prepend(head: bytes, read_fn: ReadFn) -> ReadFn:
     return read
 
 
-def url_filename(url: str) -> str | None:
-    """The last path segment of a URL, as a default filename."""
-    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-    return (
-        name if name and "/" not in name and "\\" not in name and name not in {".", ".."} else None
-    )
+class _Capped:
+    """An upload handler that refuses the files of a form once they pass `limit` bytes together,
+    deleting what it spooled (Django's parser does not clean up after such an exception)."""
+
+    def __init__(self, request=None, *, limit: int):
+        super().__init__(request)
+        self.limit = limit
+        self.received = 0
+        self.completed: list = []
+
+    def counting(self) -> bool:
+        return True
+
+    def receive_data_chunk(self, raw_data, start):
+        if self.counting():
+            self.received += len(raw_data)
+            if self.received > self.limit:
+                self.discard()
+                raise TooLarge(f"the file is larger than the limit of {self.limit} bytes")
+        return super().receive_data_chunk(raw_data, start)
+
+    def file_complete(self, file_size):
+        done = super().file_complete(file_size)
+        if done is not None:
+            self.completed.append(done)
+        return done
+
+    def discard(self) -> None:
+        for spooled in [getattr(self, "file", None), *self.completed]:
+            if spooled is not None:
+                spooled.close()  # a TemporaryUploadedFile deletes itself on close
 
 
-def upload_body(request, *, base64decode: bool = False) -> Body:
-    """What the client sent, without reading a large body into memory."""
+class CappedMemoryUpload(_Capped, MemoryFileUploadHandler):
+    """Django's in-memory handler (bodies up to FILE_UPLOAD_MAX_MEMORY_SIZE), capped."""
+
+    def counting(self) -> bool:
+        return self.activated  # otherwise the chunks go on to the temporary-file handler
+
+
+class CappedTemporaryUpload(_Capped, TemporaryFileUploadHandler):
+    """Django's temporary-file handler (FILE_UPLOAD_TEMP_DIR), capped."""
+
+
+def spool_limit(max_bytes: int, *, base64decode: bool) -> int:
+    """The most bytes of form upload that can hold a file of `max_bytes` bytes."""
+    if not base64decode:
+        return max_bytes
+    encoded = -(-max_bytes // 3) * 4
+    return encoded + 2 * -(-encoded // 76)  # MIME base64 breaks lines every 76 characters
+
+
+def upload_body(request, *, max_bytes: int, base64decode: bool = False) -> Body:
+    """What the client sent, without reading a large body into memory; call it once authorized.
+
+    `max_bytes` is the cap on the file (picker.files.size_limit): a form upload stops there.
+    """
     content_type = request.META.get("CONTENT_TYPE", "").lower()
     length = _content_length(request)
     if content_type.startswith("multipart/form-data"):
+        limit = spool_limit(max_bytes, base64decode=base64decode)
+        request.upload_handlers = [
+            CappedMemoryUpload(request, limit=limit),
+            CappedTemporaryUpload(request, limit=limit),
+        ]
         try:
             files, form = request.FILES, request.POST
         except MultiPartParserError as exc:
@@ -65,7 +123,7 @@ def upload_body(request, *, base64decode: bool = False) -> Body:
         upload = files.get("fileUpload")
         if upload is None:
             if form.get("url"):
-                return Body(read=None, url=form["url"])
+                return Body(read=None, url=parse(StoreUrl, {"url": form["url"]})["url"])
             raise BadRequest("multipart body has no fileUpload field", code="missing_file")
         read = Base64Reader(upload.read).read if base64decode else upload.read
         return Body(
@@ -85,7 +143,7 @@ def upload_body(request, *, base64decode: bool = False) -> Body:
             except (UnicodeDecodeError, ValueError):
                 form = {}
             if set(form) == {"url"} and len(form["url"]) == 1:
-                return Body(read=None, url=form["url"][0])
+                return Body(read=None, url=parse(StoreUrl, {"url": form["url"][0]})["url"])
         read_fn = _prepend(raw, request.read)
     if base64decode:
         return Body(read=Base64Reader(read_fn).read, mimetype=content_type or None)

@@ -69,9 +69,17 @@ def exception_handler(exc, context):
     response = Response(error_body(code, detail), status=status)
     if isinstance(exc, drf.Throttled) and exc.wait:
         response["Retry-After"] = str(int(exc.wait))
+    _retry_after(exc, response)
     if status == 401:
         response["WWW-Authenticate"] = 'Basic realm="openpicker"'
     return response
+
+
+def _retry_after(exc: Exception, response) -> None:
+    """A PickerError that knows when to try again (a spent call budget) says so."""
+    seconds = getattr(exc, "retry_after", None) if isinstance(exc, PickerError) else None
+    if seconds:
+        response["Retry-After"] = str(int(seconds))
 
 
 def json_error(status: int, code: str, detail: str) -> JsonResponse:
@@ -110,4 +118,6 @@ class JSONErrorMiddleware:
         known = classify(exc)
         if known is None:
             return None
-        return json_error(*known)
+        response = json_error(*known)
+        _retry_after(exc, response)
+        return response

@@ -3,27 +3,22 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from picker import access, files, params
-from picker.api.bodies import Body, upload_body, url_filename
+from picker import access, files, openers, params
+from picker.api import payloads
+from picker.api.bodies import upload_body
+from picker.api.payloads import UPLOAD_BODY
 from picker.blobs import METADATA_FLAGS, metadata, store_blob
-from picker.errors import BadRequest, PolicyError
+from picker.errors import PolicyError
 from picker.models import FileLink
-from picker.outbound import fetch_public_url
-from picker.responses import fetched_response, file_response
-from picker.schema import BLOB, METADATA, UPLOAD_BODY, errors, security_params
+from picker.responses import file_response, opened_response
+from picker.schema import BLOB, METADATA, errors, security_params
 
 KEY_PARAM = OpenApiParameter("key", str, description="API key")
 BASE64_PARAM = OpenApiParameter("base64decode", bool)
-# The legacy remove also takes its credentials from a form or JSON body.
-REMOVE_BODY = inline_serializer(
-    "RemoveCredentials",
-    {name: serializers.CharField(required=False) for name in ("key", "policy", "signature")},
-)
 STORE_PARAMS = [
     KEY_PARAM,
     OpenApiParameter("filename", {"type": "string", "maxLength": 255}),  # bytes (picker.keys)
@@ -34,36 +29,6 @@ STORE_PARAMS = [
     BASE64_PARAM,
     *security_params(),
 ]
-
-
-def store_body(
-    app, body: Body, options: files.StoreOptions, policy, *, link: FileLink | None = None
-):
-    """Store (or, with `link`, overwrite) from a body: bytes as sent, or a URL fetched here."""
-    if body.url is None:
-        options.filename = options.filename or body.filename
-        options.mimetype = options.mimetype or body.mimetype
-        if link is not None:
-            return files.overwrite(link, body.read, policy=policy, declared_size=body.size)
-        return files.store(app, body.read, options, policy=policy, declared_size=body.size)
-    url = params.text(body.url, "url", 4096)
-    if policy is not None:
-        policy.allows_url(url)
-    with fetch_public_url(url, max_bytes=files.size_limit(policy)) as fetched:
-        if link is not None:
-            return files.overwrite(
-                link,
-                fetched.read,
-                policy=policy,
-                declared_size=fetched.content_length,
-                source_url=url,
-            )
-        options.filename = options.filename or url_filename(fetched.url) or url_filename(url)
-        options.mimetype = options.mimetype or fetched.headers.get("Content-Type")
-        options.client, options.source_url = "URL", url
-        return files.store(
-            app, fetched.read, options, policy=policy, declared_size=fetched.content_length
-        )
 
 
 class StoreView(APIView):
@@ -79,24 +44,29 @@ class StoreView(APIView):
         },
     )
     def post(self, request, location: str):
-        if location.lower() != "s3":
-            raise BadRequest(
-                f"storage location {location!r} is not supported (use S3)",
-                code="unsupported_location",
-            )
         query = request.query_params
+        options = files.StoreOptions.build(
+            location=location,
+            filename=query.get("filename"),
+            mimetype=query.get("mimetype"),
+            path=query.get("path"),
+            container=query.get("container"),
+            access=query.get("access"),
+        )
         creds = params.credentials(request)
         app = access.resolve_app(creds)
         policy = access.authorize(app, creds, "store")
-        options = files.StoreOptions(
-            filename=params.text(query.get("filename"), "filename", 1024),
-            mimetype=params.text(query.get("mimetype"), "mimetype", 255),
-            path=params.text(query.get("path"), "path"),
-            container=params.text(query.get("container"), "container", 255),
-            access=query.get("access") or "private",
+        body = upload_body(
+            request._request,
+            max_bytes=files.size_limit(policy),
+            base64decode=params.flag(query.get("base64decode")),
         )
-        body = upload_body(request._request, base64decode=params.flag(query.get("base64decode")))
-        return Response(store_blob(store_body(app, body, options, policy)))
+        if body.url is not None:
+            link = files.store_url(app, body.url, options, policy=policy)
+        else:
+            options = options.fill(filename=body.filename, mimetype=body.mimetype)
+            link = files.store(app, body.read, options, policy=policy, declared_size=body.size)
+        return Response(store_blob(link))
 
 
 class FileView(APIView):
@@ -139,11 +109,16 @@ class FileView(APIView):
             link.app, creds, ("write", "writeUrl"), handle=link.handle, owner_only=True
         )
         body = upload_body(
-            request._request, base64decode=params.flag(request.query_params.get("base64decode"))
+            request._request,
+            max_bytes=files.size_limit(policy),
+            base64decode=params.flag(request.query_params.get("base64decode")),
         )
         if policy is not None:
             policy.allows_call("writeUrl" if body.url is not None else "write")
-        link = store_body(link.app, body, files.StoreOptions(), policy, link=link)
+        if body.url is not None:
+            link = files.overwrite_url(link, body.url, policy=policy)
+        else:
+            link = files.overwrite(link, body.read, policy=policy, declared_size=body.size)
         return Response(store_blob(link))
 
     @extend_schema(
@@ -165,7 +140,10 @@ class RemoveView(APIView):
     @extend_schema(
         operation_id="file_remove_legacy",
         parameters=[KEY_PARAM],
-        request={"application/x-www-form-urlencoded": REMOVE_BODY, "application/json": REMOVE_BODY},
+        request={
+            "application/x-www-form-urlencoded": payloads.RemoveCredentials,
+            "application/json": payloads.RemoveCredentials,
+        },
         responses={
             200: None,
             **errors(401, 403, 404),
@@ -217,14 +195,19 @@ def read_file(
     else:
         cache_control = "public, max-age=300"
     if link.kind == FileLink.Kind.SYMLINK:
-        fetched = fetch_public_url(link.source_url)
-        return fetched_response(fetched, link, download=download, cache=cache_control)
+        opened = openers.open(link)
+        return opened_response(opened, link, download=download, cache=cache_control)
     return file_response(request, link, download=download, cache=cache_control)
 
 
 def remove_file(request, handle: str):
     link = access.filelink_for(handle)
-    body = params.json_object(request) if request.method == "POST" else None  # 400 unless {}
+    # The legacy remove also takes its credentials from a form or JSON body.
+    body = (
+        payloads.parse(payloads.RemoveCredentials, request.data)
+        if request.method == "POST"
+        else None
+    )
     creds = params.credentials(request, body)
     access.authorize(link.app, creds, "remove", handle=link.handle, owner_only=True)
     files.remove(link)

@@ -3,10 +3,13 @@
 Mapping replies to picker items is adapter.py's job; this module only talks to Flickr.
 """
 
+import hashlib
+import json
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.core.cache import cache
 from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, Client
 from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth1, OAuth1Session
@@ -17,6 +20,8 @@ from providers.errors import ProviderError
 from providers.flickr.adapter import check
 
 TIMEOUT = 30
+# Flickr's terms: API replies may be cached for at most 24 hours.
+CACHE_SECONDS = 24 * 3600
 # Transient failures (connection errors, 429 and 5xx on idempotent calls) retried with backoff.
 RETRY = Retry(total=3, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504))
 
@@ -90,22 +95,53 @@ class FlickrClient:
             raise ProviderError(f"Flickr refused the authorization step: {exc}") from exc
 
     # API calls
-    def call(self, method: str, **params) -> dict:
-        """One /services/rest call (JSON); stat:fail (sent with HTTP 200) raises."""
-        query = {"method": method, "format": "json", "nojsoncallback": "1", **params}
+    def reply(self, method: str, params: dict | None = None, *, post: bool = False) -> dict:
+        """One /services/rest call (JSON) as Flickr answered it, stat:fail included.
+
+        Reads are GETs, writes signed form POSTs (as flickr-sdk sends them). The call is counted
+        against the key's hourly budget first: over it, ProviderBusy and nothing is sent.
+        """
+        query = {**(params or {}), "method": method, "format": "json", "nojsoncallback": "1"}
         limits.spend("flickr", self.key, settings.OPENPICKER_FLICKR_CALLS_PER_HOUR)
+        url = f"{self.api}/services/rest"
         try:
             with self.session() as session:
-                response = session.get(f"{self.api}/services/rest", params=query, timeout=TIMEOUT)
+                if post:
+                    response = session.post(url, data=query, timeout=TIMEOUT)
+                else:
+                    response = session.get(url, params=query, timeout=TIMEOUT)
             response.raise_for_status()
             reply = response.json()
         except (ValueError, requests.RequestException) as exc:
             raise ProviderError(f"Flickr did not answer {method}: {exc}") from exc
-        return check(reply)
+        if not isinstance(reply, dict):
+            raise ProviderError(f"Flickr's reply to {method} is not a JSON object")
+        return reply
+
+    def call(self, method: str, **params) -> dict:
+        """One /services/rest call (JSON); stat:fail (sent with HTTP 200) raises."""
+        return check(self.reply(method, params))
+
+    def cached_reply(self, method: str, params: dict[str, str]) -> dict:
+        """A read call's reply, from the cache when made in the last 24 hours with the same
+        token (so per connection), the same Flickr and the same parameters; a cached reply costs
+        no call and no budget. Only stat:ok replies are kept."""
+        call = json.dumps([self.api, self.key, self.token, method, sorted(params.items())])
+        name = f"openpicker:flickr:reply:{hashlib.sha256(call.encode()).hexdigest()}"
+        reply = cache.get(name)
+        if reply is None:
+            reply = self.reply(method, params)
+            if reply.get("stat") == "ok":
+                cache.set(name, reply, CACHE_SECONDS)
+        return reply
 
     def upload(self, data: bytes, filename: str, **params) -> str:
-        """POST /services/upload/ (multipart); the photo field stays out of the signature."""
+        """POST /services/upload/ (multipart); the photo field stays out of the signature.
+
+        Counted against the hourly budget like every call (Flickr counts uploads too).
+        """
         url = f"{self.upload_base}/services/upload/"
+        limits.spend("flickr", self.key, settings.OPENPICKER_FLICKR_CALLS_PER_HOUR)
         auth = OAuth1(
             self.key,
             client_secret=self.secret,

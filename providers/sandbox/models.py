@@ -48,7 +48,10 @@ class FlickrUpload(models.Model):
     title = models.CharField(max_length=255, blank=True)
     description = models.TextField(blank=True)
     is_public = models.BooleanField(default=True)
+    is_friend = models.BooleanField(default=False)
+    is_family = models.BooleanField(default=False)
     created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
 
     def __str__(self):
         return f"upload {self.pk}"

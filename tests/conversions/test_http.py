@@ -1,6 +1,7 @@
 """Conversions over HTTP with a real worker: the seeds' calls, CDN chains, renditions, errors."""
 
 import json
+import re
 import threading
 import time
 
@@ -26,8 +27,8 @@ def photo(app, store):
 def announced():
     seen = []
 
-    def receiver(sender, action, app, link=None, extra=None, **kwargs):
-        seen.append((action, link, extra or {}))
+    def receiver(sender, event, **kwargs):
+        seen.append(event)
 
     events.file_event.connect(receiver, dispatch_uid="test-announced")
     yield seen
@@ -47,9 +48,10 @@ def test_seed_convert_400_stored_in_s3(client, app, photo, stored_keys, announce
     image = open_image(body(client.get(f"/api/file/{blob['handle']}")))
     assert image.size == (400, 300) and image.format == "JPEG"
     assert blob["type"] == "image/jpeg" and blob["filename"] == "cat.jpg"
-    converse = [extra for action, link, extra in announced if action == "fp.converse"]
-    assert converse and converse[-1]["stored"].handle == blob["handle"]
-    assert "/convert?" in converse[-1]["url"] and app.apikey not in converse[-1]["url"]
+    assert [event.action for event in announced] == ["fp.converse"]
+    converse = announced[0]
+    assert converse.link.handle == photo["handle"] and converse.stored.handle == blob["handle"]
+    assert "/convert?" in converse.url and app.apikey not in converse.url
 
 
 def test_seed_crop_first_300(client, app, photo):
@@ -96,33 +98,55 @@ def test_cdn_chain_is_cached_and_served_without_the_source(client, photo):
     assert Rendition.objects.filter(source=link).count() == 1
 
 
-def test_racing_identical_requests_compute_once(app, photo, stored_keys):
+def rendition_jobs(worker) -> set[str]:
+    """The ids of the conversions.render jobs the worker has received so far (from its log)."""
+    return set(re.findall(r"Task conversions\.render\[([0-9a-f-]+)\] received", worker.output()))
+
+
+def test_racing_identical_requests_compute_once(
+    app, photo, stored_keys, announced, conversions_worker
+):
     url = f"/cdn/resize=width:123/{photo['handle']}"
-    results = []
+    threads_count = 6
+    start = threading.Barrier(threads_count)
+    results, errors = [], []
+    jobs_before = rendition_jobs(conversions_worker)
 
     def fetch():
         try:
+            start.wait(timeout=30)
             response = Client().get(url)
-            results.append((response.status_code, response["ETag"]))
+            results.append((response.status_code, response["ETag"], body(response)))
+        except BaseException as error:  # noqa: BLE001 - reported below, with the others
+            errors.append(repr(error))
         finally:
             connection.close()  # this thread's own connection, or the test DB cannot be dropped
 
-    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    threads = [threading.Thread(target=fetch) for _ in range(threads_count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert {status for status, _ in results} == {200}
-    assert len({etag for _, etag in results}) == 1
+    assert errors == []
+    assert len(results) == threads_count  # every thread got an answer ...
+    assert [status for status, _, _ in results] == [200] * threads_count  # ... and a 200
+    assert len({etag for _, etag, _ in results}) == 1
+    assert len({data for _, _, data in results}) == 1
+    assert open_image(results[0][2]).width == 123
+    # One computation: one row, one object, one job on the worker, one fp.converse.
     assert Rendition.objects.count() == 1
-    prefix = f"_renditions/{photo['handle']}/"
+    prefix = f"_openpicker/renditions/{photo['handle']}/"
     assert len([key for key in stored_keys() if key.startswith(prefix)]) == 1
+    assert len(rendition_jobs(conversions_worker) - jobs_before) == 1
+    assert [action for action, _, _ in announced] == ["fp.converse"]
 
 
 def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):
     url = f"/cdn/resize=width:100/{photo['handle']}"
     first = client.get(url)
-    old_keys = {key for key in stored_keys() if key.startswith(f"_renditions/{photo['handle']}/")}
+    old_keys = {
+        key for key in stored_keys() if key.startswith(f"_openpicker/renditions/{photo['handle']}/")
+    }
     assert old_keys
     client.post(
         f"/api/file/{photo['handle']}?key={app.apikey}",
@@ -135,7 +159,9 @@ def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):
     assert open_image(body(second)).size == (100, 100)
     client.delete(f"/api/file/{photo['handle']}?key={app.apikey}")
     assert not Rendition.objects.exists()
-    assert not any(key.startswith(f"_renditions/{photo['handle']}") for key in stored_keys())
+    assert not any(
+        key.startswith(f"_openpicker/renditions/{photo['handle']}") for key in stored_keys()
+    )
 
 
 def test_cdn_store_task(client, app, photo, stored_keys):
@@ -145,7 +171,7 @@ def test_cdn_store_task(client, app, photo, stored_keys):
     )
     assert response.status_code == 200, response.content
     blob = response.json()
-    assert blob["key"].startswith("thumbs/") and blob["key"].endswith(".webp")
+    assert blob["key"].startswith(f"apps/{app.pk}/thumbs/") and blob["key"].endswith(".webp")
     assert blob["key"] in stored_keys()
     assert open_image(body(client.get(f"/api/file/{blob['handle']}"))).size == (50, 38)
 
@@ -237,7 +263,7 @@ def test_store_only_chain_copies_the_file(client, app, photo, stored_keys):
     response = client.post(f'/cdn/store=path:"copies/"/{photo["handle"]}?key={app.apikey}')
     assert response.status_code == 200, response.content
     blob = response.json()
-    assert blob["filename"] == "cat.jpg" and blob["key"].startswith("copies/")
+    assert blob["filename"] == "cat.jpg" and blob["key"].startswith(f"apps/{app.pk}/copies/")
     assert blob["size"] == photo["size"] and blob["key"] in stored_keys()
     assert body(client.get(f"/api/file/{blob['handle']}")) == body(
         client.get(f"/api/file/{photo['handle']}")

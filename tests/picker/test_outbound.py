@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from picker import outbound
-from picker.errors import OutboundFailed, OutboundRefused, TooLarge
-from picker.outbound import check_url, fetch_public_url, is_public_address
+from picker.errors import OutboundFailed, OutboundRefused, OutboundStatus, TooLarge
+from picker.outbound import check_url, fetch_public_url, is_public_address, request_public_url
 from tests.servers import self_signed_cert
 
 
@@ -793,3 +793,155 @@ def test_https_verifies_hostname_against_vetted_ip(serve, allow, monkeypatch, lo
     with pytest.raises(OutboundFailed):
         fetch_public_url(server.url(host="127.0.0.1", scheme="https"), timeout=3)
     assert len(server.hits) == 1
+
+
+def test_post_over_https_verifies_the_host_name_and_follows_nothing(
+    serve, allow, monkeypatch, localhost_cert
+):
+    cert_path, context = localhost_cert
+    server = serve(redirect_to("https://localhost/elsewhere", 307), tls=context)
+    allow(f"localhost:{server.port}", f"127.0.0.1:{server.port}")
+    monkeypatch.setattr(outbound, "_ca_bundle", lambda: cert_path)
+    with pytest.raises(OutboundFailed):
+        request_public_url("POST", server.url("/hook", scheme="https"), body=b"{}", timeout=3)
+    assert server.hits == []
+    with request_public_url(
+        "POST", server.url("/hook", host="localhost", scheme="https"), body=b"{}", timeout=3
+    ) as reply:
+        assert reply.status == 307
+    assert [(hit.method, hit.path, hit.body) for hit in server.hits] == [("POST", "/hook", b"{}")]
+
+
+# Failed fetches carry the status code and the first KB of the reply.
+
+
+@pytest.mark.parametrize(
+    ("status", "reply"),
+    [(404, b"no such photo"), (503, bytes(range(256)) * 20), (300, b"choose")],
+)
+def test_a_failed_fetch_carries_the_status_code_and_the_first_kb(serve, allow, status, reply):
+    server = serve(lambda handler: send(handler, status, body=reply))
+    allow(f"127.0.0.1:{server.port}")
+    with pytest.raises(OutboundStatus) as failed:
+        fetch_public_url(server.url())
+    assert failed.value.status_code == status
+    assert failed.value.reply == reply[:1024]
+    assert failed.value.code == "url_fetch_failed" and failed.value.status == 400
+    assert f"HTTP {status}" in failed.value.detail
+
+
+def test_request_public_url_returns_any_status_with_its_reply(serve, allow):
+    reply = b"x" * 3000
+    server = serve(lambda handler: send(handler, 500, body=reply))
+    allow(f"127.0.0.1:{server.port}")
+    with request_public_url("POST", server.url("/hook"), body=b"payload") as answer:
+        assert answer.status == 500
+        assert answer.excerpt() == reply[:1024]
+        with pytest.raises(OutboundStatus) as failed:
+            answer.raise_for_status()
+    assert failed.value.status_code == 500
+    assert server.hits[0].body == b"payload"
+
+
+def test_post_with_a_body_follows_no_redirect_by_default(serve, allow):
+    landing = serve()
+    server = serve(redirect_to(landing.url("/landing"), 308))
+    allow(f"127.0.0.1:{server.port}", f"127.0.0.1:{landing.port}")
+    with request_public_url(
+        "POST",
+        server.url("/hook"),
+        body=b'{"action": "fp.upload"}',
+        headers={"Content-Type": "application/json", "FS-Signature": "abc"},
+    ) as reply:
+        assert reply.status == 308
+        assert reply.headers["Location"] == landing.url("/landing")
+    assert len(server.hits) == 1
+    hit = server.hits[0]
+    assert (hit.method, hit.body) == ("POST", b'{"action": "fp.upload"}')
+    assert hit.headers["Content-Type"] == "application/json"
+    assert hit.headers["FS-Signature"] == "abc"
+    landing.assert_untouched()
+
+
+def test_request_public_url_keeps_the_guard(serve, allow, monkeypatch, no_connect):
+    with pytest.raises(OutboundRefused):
+        request_public_url("POST", "http://169.254.169.254/latest/", body=b"x")
+    with pytest.raises(OutboundRefused):
+        request_public_url("POST", "http://10.1.2.3:8080/hook", body=b"x")
+
+
+# The connect timeout is per address, apart from the total deadline.
+
+
+@pytest.fixture
+def black_hole():
+    """A loopback listener with a full accept queue: connecting to it hangs (SYNs are dropped)."""
+    sockets = []
+
+    def make(port: int = 0, address: str = "127.0.0.2") -> int:
+        listener = socket.socket()
+        listener.bind((address, port))
+        listener.listen(0)
+        filler = socket.create_connection(listener.getsockname(), timeout=1)
+        sockets.extend([listener, filler])
+        probe = socket.socket()
+        probe.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            probe.connect(listener.getsockname())
+        probe.close()
+        return listener.getsockname()[1]
+
+    yield make
+    for sock in sockets:
+        sock.close()
+
+
+def test_an_address_that_never_accepts_fails_at_the_connect_timeout(black_hole, allow):
+    port = black_hole()
+    allow(f"127.0.0.2:{port}")
+    started = time.monotonic()
+    with pytest.raises(OutboundFailed, match="could not connect"):
+        fetch_public_url(f"http://127.0.0.2:{port}/", timeout=10, connect_timeout=0.4)
+    assert 0.3 < time.monotonic() - started < 2
+
+
+def test_the_connect_timeout_comes_from_settings(black_hole, allow, settings):
+    port = black_hole()
+    allow(f"127.0.0.2:{port}")
+    settings.OPENPICKER_FETCH_CONNECT_TIMEOUT = 0.3
+    settings.OPENPICKER_FETCH_TIMEOUT = 10
+    started = time.monotonic()
+    with pytest.raises(OutboundFailed, match="could not connect"):
+        fetch_public_url(f"http://127.0.0.2:{port}/")
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_dead_address_leaves_the_deadline_to_the_next(serve, black_hole, allow, monkeypatch):
+    server = serve(serve_bytes(b"from the second address"))
+    black_hole(port=server.port)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def two_addresses(host, port, *args, **kwargs):
+        if host == "two.example":
+            return [
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.2", port)),
+                (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+            ]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    allow(f"two.example:{server.port}")
+    url = f"http://two.example:{server.port}/"
+    started = time.monotonic()
+    assert fetch_all(url, timeout=10, connect_timeout=0.4)[1] == b"from the second address"
+    assert time.monotonic() - started < 2
+    # With the connect timeout as long as the deadline, the dead address uses all of it.
+    with pytest.raises(OutboundFailed, match="took longer than 0.8s"):
+        fetch_public_url(url, timeout=0.8, connect_timeout=5)
+    assert len(server.hits) == 1
+
+
+def test_the_connect_timeout_does_not_cut_a_slow_answer(serve, allow):
+    server = serve(lambda handler: (time.sleep(1), send(handler, body=b"worth the wait")))
+    allow(f"127.0.0.1:{server.port}")
+    assert fetch_all(server.url(), timeout=5, connect_timeout=0.2)[1] == b"worth the wait"

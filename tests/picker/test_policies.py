@@ -2,7 +2,9 @@
 
 import base64
 import json
+import re
 import time
+from urllib.parse import urlencode
 
 import pytest
 
@@ -17,6 +19,13 @@ def signed(secret: str, urlsafe: bool = True, **policy) -> dict:
     policy.setdefault("expiry", int(time.time()) + 600)
     encoded = policies.encode(policy, urlsafe=urlsafe)
     return {"policy": encoded, "signature": policies.sign(encoded, secret)}
+
+
+def tampered(creds: dict) -> dict:
+    """The same signed policy with its call widened to 'read' after signing, signature kept."""
+    policy = json.loads(base64.urlsafe_b64decode(creds["policy"]))
+    assert policy["call"] != ["read"]
+    return {**creds, "policy": policies.encode({**policy, "call": ["read"]})}
 
 
 @pytest.fixture
@@ -45,12 +54,45 @@ def test_secure_app_refuses_calls_without_a_policy(client, secure_app, secure_bl
     assert FileLink.objects.get(handle=secure_blob["handle"]).deleted_at is None
 
 
-@pytest.mark.parametrize("urlsafe", [True, False])
-def test_valid_policy_reads_in_both_base64_alphabets(client, secure_app, secure_blob, urlsafe):
-    creds = signed(secure_app.secret, urlsafe=urlsafe, call=["read"], handle=secure_blob["handle"])
-    response = client.get(f"/api/file/{secure_blob['handle']}", creds)
-    assert response.status_code == 200
+def policy_with_both_specials(**fields) -> dict:
+    """A policy whose standard base64 holds both '+' and '/' (so its URL-safe form holds - and _).
+
+    '???' encodes to '/' and '~~~' to '+' once aligned on three bytes; the shift aligns them.
+    """
+    for shift in range(6):
+        policy = {"expiry": int(time.time()) + 600, **fields, "n": "x" * shift + "???~~~" * 2}
+        standard = base64.b64encode(json.dumps(policy, sort_keys=True).encode()).decode()
+        if "+" in standard and "/" in standard:
+            return policy
+    raise AssertionError("no filler gave both '+' and '/'")
+
+
+def percent_encoded(text: str) -> str:
+    """Every character outside [A-Za-z0-9] as %XX (a client may quote even '-' and '_')."""
+    return "".join(char if char.isalnum() else f"%{ord(char):02X}" for char in text)
+
+
+@pytest.mark.parametrize("quoting", ["raw", "percent-encoded"])
+@pytest.mark.parametrize("urlsafe", [True, False], ids=["urlsafe", "standard"])
+def test_valid_policy_reads_in_both_base64_alphabets(
+    client, secure_app, secure_blob, urlsafe, quoting
+):
+    policy = policy_with_both_specials(call=["read"], handle=secure_blob["handle"])
+    encoded = policies.encode(policy, urlsafe=urlsafe)
+    specials = "-_" if urlsafe else "+/"
+    assert all(char in encoded for char in specials), encoded
+    assert not any(char in encoded for char in ("+/" if urlsafe else "-_")), encoded
+    signature = policies.sign(encoded, secure_app.secret)
+    # Raw, the characters reach the query string as they are ('+' included, which form
+    # decoding reads as a space); percent-encoded, they arrive as %2B, %2F, %2D, %5F.
+    sent = encoded if quoting == "raw" else percent_encoded(encoded)
+    response = client.get(f"/api/file/{secure_blob['handle']}?policy={sent}&signature={signature}")
+    assert response.status_code == 200, response.content
     assert body(response) == b"secret bytes"
+    # The same bytes under another signature are refused: the check is on what was sent.
+    refused = client.get(f"/api/file/{secure_blob['handle']}?policy={sent}&signature={'0' * 64}")
+    assert refused.status_code == 403
+    assert refused.json()["error"] == "invalid_signature"
 
 
 def test_unpadded_policy_is_accepted(client, secure_app, secure_blob):
@@ -105,10 +147,7 @@ def test_standard_base64_policy_with_slashes_in_the_cdn_chain(client, secure_app
             "signature",
         ),
         (
-            lambda app, h: {
-                "policy": signed(app.secret, call=["read", "remove"])["policy"][:-4] + "AAAA",
-                "signature": signed(app.secret)["signature"],
-            },
+            lambda app, h: tampered(signed(app.secret, call=["stat"])),
             "invalid_signature",
             "signature",
         ),
@@ -211,3 +250,97 @@ def test_verify_unit():
         policies.verify(encoded, sig, "s", now=101)
     with pytest.raises(policies.PolicyError, match="signature"):
         policies.verify(encoded, sig.upper()[:-1] + "0", "s", now=99)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path"),
+    [
+        ("uploads/", "x/uploads/"),  # the pattern is inside the value
+        ("uploads/", "uploads/deeper/"),  # the pattern is a prefix of the value
+        ("uploads/", "a/uploads/b/"),
+        ("up", "uploads/"),
+    ],
+)
+def test_policy_path_must_match_the_whole_value(secure_app, store, stored_keys, pattern, path):
+    before = stored_keys()
+    creds = signed(secure_app.secret, call=["store"], path=pattern)
+    refused = store(secure_app, b"12345", filename="a.txt", path=path, **creds)
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["error"] == "policy_path"
+    assert stored_keys() == before
+    exact = store(secure_app, b"12345", filename="a.txt", path=pattern, **creds)
+    assert exact.status_code == 200, exact.content
+
+
+@pytest.mark.parametrize(
+    ("pattern", "container"),
+    [
+        ("customer-bucket", "other-customer-bucket-2"),  # inside
+        ("customer-bucket", "customer-bucket-2"),  # prefix
+        ("customer-.*", "not-customer-x"),
+    ],
+)
+def test_policy_container_refuses_other_containers(
+    secure_app, store, stored_keys, pattern, container
+):
+    before = stored_keys()
+    creds = signed(secure_app.secret, call=["store"], container=pattern)
+    refused = store(secure_app, b"12345", filename="a.txt", container=container, **creds)
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["error"] == "policy_container"
+    assert container in refused.json()["detail"]
+    # No container at all is not a match of a non-empty pattern either.
+    bare = store(secure_app, b"12345", filename="a.txt", **creds)
+    assert bare.status_code == 403 and bare.json()["error"] == "policy_container"
+    assert stored_keys() == before
+
+
+def test_policy_container_that_matches_passes_the_policy(secure_app, store):
+    # The policy lets it through; the app has no such bucket, so storage then refuses it.
+    creds = signed(secure_app.secret, call=["store"], container="customer-.*")
+    response = store(secure_app, b"12345", filename="a.txt", container="customer-x", **creds)
+    assert response.status_code == 403
+    assert response.json()["error"] == "container_not_allowed"
+
+
+@pytest.fixture
+def origin(settings):
+    from tests.servers import Origin
+
+    server = Origin(b"remote bytes", "text/plain")
+    settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{server.port}"]
+    yield server
+    server.stop()
+
+
+def test_policy_url_allows_matching_urls_and_refuses_the_rest(
+    client, secure_app, origin, stored_keys
+):
+    base = f"http://127.0.0.1:{origin.port}"
+    pattern = re.escape(base) + r"/allowed/[a-z]+\.txt"
+    creds = signed(secure_app.secret, call=["store"], url=pattern)
+    query = urlencode({"key": secure_app.apikey, **creds})
+
+    allowed = client.post(f"/api/store/S3?{query}", {"url": f"{base}/allowed/file.txt"})
+    assert allowed.status_code == 200, allowed.content
+    assert allowed.json()["filename"] == "file.txt"
+    assert origin.hits == ["/allowed/file.txt"]
+
+    before = stored_keys()
+    for url in (
+        f"{base}/other/file.txt",
+        f"{base}/allowed/file.txt.exe",  # the pattern is a prefix
+        f"{base}/x?next={base}/allowed/file.txt",  # the pattern is inside
+    ):
+        refused = client.post(f"/api/store/S3?{query}", {"url": url})
+        assert refused.status_code == 403, url
+        assert refused.json()["error"] == "policy_url", url
+    assert origin.hits == ["/allowed/file.txt"]  # refused URLs are never fetched
+    assert stored_keys() == before
+
+
+def test_invalid_regex_in_a_policy_is_a_policy_error(secure_app, store):
+    creds = signed(secure_app.secret, call=["store"], path="(unclosed")
+    response = store(secure_app, b"12345", filename="a.txt", path="x/", **creds)
+    assert response.status_code == 403
+    assert response.json()["error"] == "invalid_policy"

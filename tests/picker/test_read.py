@@ -1,12 +1,20 @@
 """Reading files: streaming, HEAD, Range, ETag, dl=true, metadata, overwrite, remove."""
 
+import hashlib
 import io
+import os
+import socket
+import time
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from PIL import Image
 
+from picker import policies
 from picker.models import FileLink
+from picker.streams import CHUNK
 from tests.conftest import body
+from tests.servers import Origin
 
 pytestmark = pytest.mark.django_db
 
@@ -18,13 +26,44 @@ def blob(app, store):
     return store(app, DATA, filename="data.bin").json()
 
 
-def test_head_gives_headers_without_body(client, blob):
-    response = client.head(f"/api/file/{blob['handle']}")
-    assert response.status_code == 200
-    assert response["Content-Length"] == str(len(DATA))
-    assert response["Accept-Ranges"] == "bytes"
-    assert response["ETag"]
-    assert body(response) == b""
+def exchange(server, method: str, path: str, **headers: str) -> tuple[int, dict, bytes]:
+    """One request over a raw socket (Connection: close); status, headers, and every byte that
+    followed the header block, exactly as the server sent them."""
+    url = urlsplit(server.url)
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {url.netloc}", "Connection: close"]
+    lines += [f"{name.replace('_', '-')}: {value}" for name, value in headers.items()]
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        reply = b""
+        while chunk := sock.recv(65536):
+            reply += chunk
+    head, _, rest = reply.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    fields = {}
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), fields, rest
+
+
+@pytest.fixture
+def served_blob(live_api, transactional_db, app, store):
+    """A file committed where the gunicorn process (another connection) reads it."""
+    return store(app, DATA, filename="data.bin").json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_head_over_http_gives_the_get_headers_and_no_byte_of_body(live_api, served_blob):
+    path = f"/api/file/{served_blob['handle']}"
+    status, headers, rest = exchange(live_api, "GET", path)
+    assert (status, rest) == (200, DATA)  # the reader sees a body when one is sent
+    head_status, head_headers, head_rest = exchange(live_api, "HEAD", path)
+    assert head_status == 200
+    assert head_rest == b""
+    assert head_headers["content-length"] == str(len(DATA)) == headers["content-length"]
+    assert head_headers["accept-ranges"] == "bytes"
+    assert head_headers["etag"] == headers["etag"]
+    assert "transfer-encoding" not in head_headers
 
 
 @pytest.mark.parametrize(
@@ -49,11 +88,36 @@ def test_unsatisfiable_range_is_416_json(client, blob):
     assert response.json()["error"] == "range_not_satisfiable"
 
 
-def test_etag_revalidation(client, blob):
-    etag = client.head(f"/api/file/{blob['handle']}")["ETag"]
-    response = client.get(f"/api/file/{blob['handle']}", HTTP_IF_NONE_MATCH=etag)
-    assert response.status_code == 304
-    assert body(response) == b""
+@pytest.mark.django_db(transaction=True)
+def test_etag_revalidation_over_http_is_an_empty_304(live_api, served_blob):
+    path = f"/api/file/{served_blob['handle']}"
+    _, headers, _ = exchange(live_api, "HEAD", path)
+    etag = headers["etag"]
+    status, not_modified, rest = exchange(live_api, "GET", path, If_None_Match=etag)
+    assert status == 304
+    assert rest == b""
+    assert not_modified["etag"] == etag
+    listed = exchange(live_api, "GET", path, If_None_Match=f'"other", {etag}')
+    assert (listed[0], listed[2]) == (304, b"")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stale_or_foreign_etag_gets_the_whole_body(live_api, served_blob, app, client):
+    path = f"/api/file/{served_blob['handle']}"
+    _, headers, _ = exchange(live_api, "HEAD", path)
+    old_etag = headers["etag"]
+    for foreign in ('"0123456789abcdef0123456789abcdef-1"', old_etag[:-2] + '"', 'W/"x"'):
+        status, _, rest = exchange(live_api, "GET", path, If_None_Match=foreign)
+        assert (status, rest) == (200, DATA), foreign
+    # After an overwrite, even with the same bytes, the old ETag is stale.
+    overwritten = client.post(
+        f"{path}?key={app.apikey}", data=DATA, content_type="application/octet-stream"
+    )
+    assert overwritten.status_code == 200, overwritten.content
+    status, fresh, rest = exchange(live_api, "GET", path, If_None_Match=old_etag)
+    assert (status, rest) == (200, DATA)
+    assert fresh["etag"] != old_etag
+    assert exchange(live_api, "GET", path, If_None_Match=fresh["etag"])[0] == 304
 
 
 def test_dl_true_is_an_attachment(client, blob):
@@ -102,8 +166,35 @@ def test_metadata_default_set_and_flags(client, app, store):
         f"/cdn/{blob['handle']}/metadata?width=true&height=true&md5=true&sha512=true&size=false"
     ).json()
     assert flagged["width"] == 30 and flagged["height"] == 20
-    assert len(flagged["md5"]) == 32 and len(flagged["sha512"]) == 128
+    assert flagged["md5"] == hashlib.md5(png.getvalue(), usedforsecurity=False).hexdigest()
+    assert flagged["sha512"] == hashlib.sha512(png.getvalue()).hexdigest()
     assert "size" not in flagged
+
+
+HASHES = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
+
+
+def digests(data: bytes) -> dict[str, str]:
+    """Each hash of the bytes, computed here with hashlib (not read back from the server)."""
+    return {name: hashlib.new(name, data, usedforsecurity=False).hexdigest() for name in HASHES}
+
+
+def test_hashes_in_metadata_are_those_of_the_bytes_sent(client, app, store):
+    data = os.urandom(CHUNK + 70_000) + b"tail"  # more than one read chunk
+    blob = store(app, data, filename="r.bin").json()
+    query = "&".join(f"{name}=true" for name in HASHES)
+    for prefix in ("/api/file", "/cdn"):
+        meta = client.get(f"{prefix}/{blob['handle']}/metadata?{query}").json()
+        assert {name: meta[name] for name in HASHES} == digests(data), prefix
+    # After an overwrite the hashes are those of the new bytes.
+    new = os.urandom(5000)
+    client.post(
+        f"/api/file/{blob['handle']}?key={app.apikey}",
+        data=new,
+        content_type="application/octet-stream",
+    )
+    meta = client.get(f"/api/file/{blob['handle']}/metadata?{query}").json()
+    assert {name: meta[name] for name in HASHES} == digests(new)
 
 
 def test_exif_needs_a_policy(client, blob):
@@ -132,6 +223,60 @@ def test_overwrite_with_multipart(client, app, blob):
     response = client.post(f"/api/file/{blob['handle']}?key={app.apikey}", {"fileUpload": upload})
     assert response.status_code == 200
     assert body(client.get(f"/api/file/{blob['handle']}")) == b"from a form"
+
+
+@pytest.fixture
+def origin(settings):
+    server = Origin(b"fetched for the overwrite\n" * 100, "text/plain")
+    settings.OPENPICKER_OUTBOUND_ALLOW = [f"127.0.0.1:{server.port}"]
+    yield server
+    server.stop()
+
+
+def test_overwrite_with_url(client, app, blob, origin, stored_keys):
+    payload = b"fetched for the overwrite\n" * 100
+    response = client.post(
+        f"/api/file/{blob['handle']}?key={app.apikey}", {"url": origin.url(path="/new.txt")}
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["handle"] == blob["handle"]
+    assert response.json()["size"] == len(payload)
+    assert origin.hits == ["/new.txt"]
+    assert body(client.get(f"/api/file/{blob['handle']}")) == payload
+    meta = client.get(f"/api/file/{blob['handle']}/metadata?md5=true&size=true").json()
+    assert meta == {
+        "md5": digests(payload)["md5"],
+        "size": len(payload),
+        "handle": blob["handle"],
+    }
+    assert blob["key"] not in stored_keys()
+    link = FileLink.objects.get(handle=blob["handle"])
+    assert (link.version, link.source_url) == (2, origin.url(path="/new.txt"))
+
+
+def test_overwrite_with_url_needs_write_url_in_the_policy(client, make_app, store, origin):
+    secure = make_app("secure", security_required=True)
+
+    def creds(*calls):
+        encoded = policies.encode({"expiry": int(time.time()) + 60, "call": list(calls)})
+        return {"policy": encoded, "signature": policies.sign(encoded, secure.secret)}
+
+    handle = store(secure, DATA, filename="d.bin", **creds("store")).json()["handle"]
+    url = origin.url(path="/new.txt")
+    refused = client.post(
+        f"/api/file/{handle}?{urlencode({'key': secure.apikey, **creds('write')})}", {"url": url}
+    )
+    assert refused.status_code == 403 and refused.json()["error"] == "policy_call"
+    assert "writeUrl" in refused.json()["detail"]
+    assert origin.hits == []
+    allowed = client.post(
+        f"/api/file/{handle}?{urlencode({'key': secure.apikey, **creds('writeUrl')})}",
+        {"url": url},
+    )
+    assert allowed.status_code == 200, allowed.content
+    assert body(client.get(f"/api/file/{handle}?{urlencode(creds('read'))}")) == (
+        b"fetched for the overwrite\n" * 100
+    )
 
 
 def test_failed_overwrite_leaves_the_old_file(client, app, blob, settings, stored_keys):

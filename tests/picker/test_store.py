@@ -79,9 +79,11 @@ def test_invalid_base64_leaves_nothing(app, store, stored_keys):
 
 def test_path_folder_and_full_key(app, store):
     folder = store(app, b"a", filename="a.txt", path="uploads/2026/").json()
-    assert folder["key"].startswith("uploads/2026/") and folder["key"].endswith("_a.txt")
+    # The path is relative to the app's root in the instance storage.
+    assert folder["key"].startswith(f"apps/{app.pk}/uploads/2026/")
+    assert folder["key"].endswith("_a.txt")
     exact = store(app, b"b", filename="b.txt", path="/exact/name.txt").json()
-    assert exact["key"] == "exact/name.txt"
+    assert exact["key"] == f"apps/{app.pk}/exact/name.txt"
 
 
 def test_mimetype_comes_from_the_bytes_not_the_client(app, store):

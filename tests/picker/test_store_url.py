@@ -103,7 +103,7 @@ def test_process_endpoint_stores_from_url(client, app, origin, settings):
     for path in ("/process", "/cdn/process"):
         response = client.post(path, json.dumps(payload), content_type="application/json")
         assert response.status_code == 200, response.content
-        assert response.json()["key"].startswith("from-url/")
+        assert response.json()["key"].startswith(f"apps/{app.pk}/from-url/")
     refused = client.post(
         "/process",
         json.dumps({**payload, "sources": ["http://127.0.0.1:1/"]}),

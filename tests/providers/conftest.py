@@ -1,24 +1,35 @@
 """Provider test fixtures: OpenPicker with the fake providers mounted, over real HTTP."""
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from tests.conftest import server_env
 from tests.servers import OpenPickerServer
 
+PAGE_SIZE = 10
+
 
 @pytest.fixture(scope="session")
 def sandbox_api(django_db_setup, django_db_blocker):
-    """OpenPicker under gunicorn with OPENPICKER_SANDBOX=1, on the test database."""
+    """OpenPicker under gunicorn with OPENPICKER_SANDBOX=1, on the test database.
+
+    Folder pages of 10 photos, so the sandbox's 36 photos and 12-photo albums span pages.
+    """
     with django_db_blocker.unblock():
-        server = OpenPickerServer(server_env(OPENPICKER_SANDBOX="1"))
+        server = OpenPickerServer(
+            server_env(OPENPICKER_SANDBOX="1", OPENPICKER_FLICKR_PAGE_SIZE=str(PAGE_SIZE))
+        )
     yield server
     server.stop()
 
 
 @pytest.fixture
 def flickr_sandbox(sandbox_api, settings):
-    """Point this process's Flickr settings at the sandbox server's fake Flickr."""
+    """Point this process's Flickr settings at the sandbox server's fake Flickr (and let the
+    outbound guard reach its host, as OPENPICKER_SANDBOX=1 does)."""
     base = f"{sandbox_api.url}/sandbox/flickr"
+    settings.OPENPICKER_OUTBOUND_ALLOW = [urlsplit(sandbox_api.url).netloc]
     settings.OPENPICKER_FLICKR_KEY = "5a9d0e6b2f3c4d1e8f7a6b5c4d3e2f1a"
     settings.OPENPICKER_FLICKR_SECRET = "0f1e2d3c4b5a6978"  # noqa: S105 - the sandbox's fixed key
     settings.OPENPICKER_FLICKR_WWW_BASE = base

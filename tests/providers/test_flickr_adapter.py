@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from providers.errors import ProviderAuthError, ProviderError
+from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 from providers.flickr import adapter
 from providers.flickr.client import signer
 
@@ -50,7 +50,8 @@ def test_empty_page():
 
 @pytest.mark.parametrize("reply", fixture("error.json")["examples"])
 def test_stat_fail_on_http_200_raises(reply):
-    expected = ProviderAuthError if reply["code"] in (98, 100) else ProviderError
+    # 98 is this user's token (forget the connection), 100 the app's key (everyone's problem).
+    expected = {98: ProviderTokenRejected, 100: ProviderAuthError}.get(reply["code"], ProviderError)
     with pytest.raises(expected) as raised:
         adapter.check(reply)
     assert type(raised.value) is expected
@@ -89,3 +90,35 @@ def test_flickr_documented_signature_vector():
     _, headers, _ = client.sign("http://www.flickr.com/services/oauth/request_token", "GET")
     signature = headers["Authorization"].split('oauth_signature="')[1].split('"')[0]
     assert unquote(signature) == "7w18YS2bONDPL/zgyzP5XTr5af4="
+
+
+def test_albums_page_is_the_root_folder():
+    # flickr.photosets.getList as Flickr's JSON maps its XML sample (numbers partly strings).
+    reply = {
+        "photosets": {
+            "page": 1,
+            "pages": "2",
+            "perpage": 1,
+            "total": "2",
+            "photoset": [
+                {
+                    "id": "72157626216528324",
+                    "primary": "5504567858",
+                    "photos": 22,
+                    "title": {"_content": "Avis Blanche"},
+                    "primary_photo_extras": {"url_q": "https://live.staticflickr.com/q.jpg"},
+                }
+            ],
+        },
+        "stat": "ok",
+    }
+    page = adapter.albums_page(reply)
+    assert [(i["name"], i["path"], i["folder"]) for i in page["contents"]] == [
+        ("Photostream", "/photostream/", True),
+        ("Avis Blanche", "/albums/72157626216528324/", True),
+    ]
+    assert page["contents"][1]["thumbnail"] == "https://live.staticflickr.com/q.jpg"
+    assert page["next"] == 2
+    reply["photosets"]["page"] = "2"
+    second = adapter.albums_page(reply)
+    assert [i["name"] for i in second["contents"]] == ["Avis Blanche"] and second["next"] is None

@@ -84,7 +84,7 @@ def test_oauth_dance_then_list_photos(flickr_sandbox):
     assert (
         requests.get(original["source"].replace("_o.jpg", "x_o.jpg"), timeout=10).status_code == 404
     )
-    assert client.call("flickr.prefs.getPrivacy")["person"]["privacy"] == 1
+    assert client.call("flickr.prefs.getPrivacy")["person"]["privacy"] == 2  # friends only
 
 
 def test_errors_are_stat_fail_on_http_200(flickr_sandbox):

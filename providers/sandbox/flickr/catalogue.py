@@ -16,6 +16,11 @@ from django.conf import settings
 from PIL import Image, ImageDraw
 
 USER = {"nsid": "99999999@N00", "username": "sandboxuser", "fullname": "Sandbox User"}
+# The user's default privacy for new uploads (flickr.prefs.getPrivacy): 2 = friends only, so an
+# upload that honours it is visibly not public.
+PRIVACY = 2
+# flickr.prefs.getPrivacy's values as (is_public, is_friend, is_family).
+PRIVACY_FLAGS = {1: (1, 0, 0), 2: (0, 1, 0), 3: (0, 0, 1), 4: (0, 1, 1), 5: (0, 0, 0)}
 PHOTO_COUNT = 36
 FIRST_ID = 50000000001
 UPLOAD_FIRST_ID = 60000000000
@@ -66,6 +71,9 @@ class Photo:
     dateupload: int
     upload: bool = False
     description: str = ""
+    isfriend: int = 0
+    isfamily: int = 0
+    lastupdate: int = 0
 
     @property
     def index(self) -> int:
@@ -85,6 +93,7 @@ def catalogue_photo(index: int) -> Photo:
         album=ALBUMS[index % len(ALBUMS)]["id"],
         ispublic=0 if index % 5 == 4 else 1,
         dateupload=1_700_000_000 + index * 3600,
+        lastupdate=1_700_000_000 + index * 3600,
     )
 
 
@@ -101,6 +110,9 @@ def upload_photo(row) -> Photo:
         dateupload=int(row.created.timestamp()),
         upload=True,
         description=row.description,
+        isfriend=int(row.is_friend),
+        isfamily=int(row.is_family),
+        lastupdate=int(row.updated.timestamp()),
     )
 
 
@@ -199,6 +211,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def image_bytes(photo: Photo, suffix: str) -> bytes:
     """The JPEG of one size of a photo, drawn (or resized from the upload) once, then read back."""
+    if photo.upload and suffix == "o":
+        return upload_path(
+            photo
+        ).read_bytes()  # an upload's original is the bytes sent, as on Flickr
     path = folder() / f"{photo.id}_{suffix or 'm'}.jpg"
     if not path.exists():
         if photo.upload:

@@ -4,11 +4,12 @@ Flickr sends strings, text nodes as {"_content": ...}, errors as stat:fail on HT
 import io
 import math
 
+from django.utils import timezone
 from PIL import Image
 
 from providers.sandbox.flickr import catalogue
 
-WRITE_METHODS = set()  # none of the implemented methods writes
+WRITE_METHODS = {"flickr.photos.setMeta"}
 
 
 def fail(code: int, message: str) -> dict:
@@ -37,6 +38,14 @@ def static_url(base: str, photo, suffix: str) -> str:
     return f"{base}/static/{catalogue.SERVER}/{photo.id}_{secret}{tail}.jpg"
 
 
+_LIST_BASICS = {"id", "owner", "secret", "server", "farm", "title", "ispublic"}
+_LIST_BASICS |= {"isfriend", "isfamily"}
+
+
+def _extras(value: str) -> set[str]:
+    return {e.strip() for e in value.split(",") if e.strip()}
+
+
 def _list_entry(photo, extras: set[str], base: str) -> dict:
     entry = {
         "id": photo.id,
@@ -46,8 +55,8 @@ def _list_entry(photo, extras: set[str], base: str) -> dict:
         "farm": catalogue.FARM,
         "title": photo.title,
         "ispublic": photo.ispublic,
-        "isfriend": 0,
-        "isfamily": 0,
+        "isfriend": photo.isfriend,
+        "isfamily": photo.isfamily,
     }
     for extra, suffix in catalogue.SUFFIX_OF_EXTRA.items():
         if extra in extras:
@@ -63,6 +72,8 @@ def _list_entry(photo, extras: set[str], base: str) -> dict:
         entry |= {"originalsecret": photo.originalsecret, "originalformat": "jpg"}
     if "date_upload" in extras:
         entry["dateupload"] = str(photo.dateupload)
+    if "last_update" in extras:
+        entry["lastupdate"] = str(photo.lastupdate)
     if "media" in extras:
         entry |= {"media": "photo", "media_status": "ready"}
     if "description" in extras:
@@ -72,7 +83,7 @@ def _list_entry(photo, extras: set[str], base: str) -> dict:
 
 def _paged(photos, params, base: str) -> dict:
     page, per_page = _page_args(params)
-    extras = {e.strip() for e in params.get("extras", "").split(",") if e.strip()}
+    extras = _extras(params.get("extras", ""))
     chosen = photos[(page - 1) * per_page : page * per_page]
     return {
         "page": page,
@@ -104,6 +115,7 @@ def photosets_get_list(params, token, base):
     if not _user_ok(params):
         return fail(1, "User not found")
     page, per_page = _page_args(params)
+    primary_extras = _extras(params.get("primary_photo_extras", ""))
     sets = []
     for album in catalogue.ALBUMS[(page - 1) * per_page : page * per_page]:
         photos = catalogue.album_photos(album["id"])
@@ -123,6 +135,12 @@ def photosets_get_list(params, token, base):
                 "date_update": "1700000000",
             }
         )
+        if primary_extras:
+            # Flickr nests the primary photo's extras (url_q, height_q, ...) in each photoset.
+            entry = _list_entry(primary, primary_extras, base)
+            sets[-1]["primary_photo_extras"] = {
+                k: v for k, v in entry.items() if k not in _LIST_BASICS
+            }
     pages = math.ceil(len(catalogue.ALBUMS) / per_page)
     return {
         "photosets": {
@@ -183,11 +201,15 @@ def photos_get_info(params, token, base):
             },
             "title": {"_content": photo.title},
             "description": {"_content": photo.description},
-            "visibility": {"ispublic": photo.ispublic, "isfriend": 0, "isfamily": 0},
+            "visibility": {
+                "ispublic": photo.ispublic,
+                "isfriend": photo.isfriend,
+                "isfamily": photo.isfamily,
+            },
             "dates": {
                 "posted": str(photo.dateupload),
                 "taken": "2023-11-14 22:13:20",
-                "lastupdate": "0",
+                "lastupdate": str(photo.lastupdate),
             },
             "media": "photo",
             "urls": {"url": [{"type": "photopage", "_content": page}]},
@@ -218,7 +240,24 @@ def photos_get_sizes(params, token, base):
 
 
 def prefs_get_privacy(params, token, base):
-    return {"person": {"nsid": catalogue.USER["nsid"], "privacy": 1}}
+    return {"person": {"nsid": catalogue.USER["nsid"], "privacy": catalogue.PRIVACY}}
+
+
+def photos_set_meta(params, token, base):
+    """Title and description of an uploaded photo (the built-in catalogue is read-only)."""
+    from providers.sandbox.models import FlickrUpload
+
+    photo = _photo(params)
+    if photo is None:
+        return fail(1, "Photo not found")
+    if not photo.upload:
+        return fail(2, "User cannot edit this photo")
+    FlickrUpload.objects.filter(pk=int(photo.id) - catalogue.UPLOAD_FIRST_ID).update(
+        title=params.get("title", ""),
+        description=params.get("description", ""),
+        updated=timezone.now(),
+    )
+    return {}
 
 
 METHODS = {
@@ -229,6 +268,7 @@ METHODS = {
     "flickr.photos.getInfo": photos_get_info,
     "flickr.photos.getSizes": photos_get_sizes,
     "flickr.prefs.getPrivacy": prefs_get_privacy,
+    "flickr.photos.setMeta": photos_set_meta,
 }
 
 

@@ -171,10 +171,18 @@ def upload(request):
         methods.check_image(data)
     except ValueError:
         return _xml_fail(4, "Filetype was not recognised")
+    # Flags left out take the user's default privacy, as on Flickr.
+    flags = dict(
+        zip(
+            ("is_public", "is_friend", "is_family"),
+            catalogue.PRIVACY_FLAGS[catalogue.PRIVACY],
+            strict=True,
+        )
+    )
     row = FlickrUpload.objects.create(
         title=request.POST.get("title") or photo.name or "",
         description=request.POST.get("description", ""),
-        is_public=request.POST.get("is_public", "1") != "0",
+        **{name: request.POST.get(name, str(flag)) == "1" for name, flag in flags.items()},
     )
     catalogue.save_upload(row, data)
     uploaded = catalogue.upload_photo(row)

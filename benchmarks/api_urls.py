@@ -1,0 +1,22 @@
+"""benchmarks/api.py's URL conf: the product's routes plus `/bench/bare`, never in the product."""
+
+from django.urls import path
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from openpicker.urls import urlpatterns as product_urlpatterns
+
+handler400 = "picker.api.errors.bad_request"
+handler403 = "picker.api.errors.permission_denied"
+handler404 = "picker.api.errors.page_not_found"
+handler500 = "picker.api.errors.server_error"
+
+
+class BareView(APIView):
+    """A DRF JSON view that touches neither the database nor storage: the anchor."""
+
+    def get(self, request):
+        return Response({"handle": "bench", "size": 2048, "mimetype": "text/plain"})
+
+
+urlpatterns = [path("bench/bare", BareView.as_view()), *product_urlpatterns]
