@@ -11,6 +11,7 @@ from typing import BinaryIO
 from PIL import Image, features
 
 from picker.errors import PickerError
+from picker.streams import ReadBudgetExceeded
 
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP") + (
     ("AVIF",) if features.check("avif") else ()
@@ -90,6 +91,8 @@ def open_image(fp: BinaryIO, hint: str | None) -> Iterator[Image.Image]:
         im = Image.open(fp, formats=formats)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageTooLarge(f"the image has too many pixels ({error})") from None
+    except ReadBudgetExceeded:
+        raise  # not the file's fault: the caller reads no further (picker.streams)
     except Image.UnidentifiedImageError:
         allowed = ", ".join(ALLOWED_FORMATS)
         raise ImageRefused(f"the file is not an image in an allowed format ({allowed})") from None

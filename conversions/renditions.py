@@ -24,6 +24,7 @@ from picker import events, files, storage
 from picker.errors import PickerError
 from picker.models import FileLink
 from picker.storage import Stored
+from picker.streams import ReadBudgetExceeded
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"}
 POLL_SECONDS = 0.05
@@ -69,12 +70,12 @@ def admit(link: FileLink, conversion: Conversion) -> None:
     """Refuse, from the source's header and before anything is queued, what the worker would
     refuse: not an image in an allowed format, more pixels than the cap, a chain over budget."""
     from conversions.engine import check_chain, probe
-    from conversions.sources import HeaderBeyondLimit, open_head
+    from conversions.sources import open_head
 
     try:
         with open_head(link) as head:
             width, height, _ = probe(head)
-    except HeaderBeyondLimit:
+    except ReadBudgetExceeded:
         return  # a header this large is left to the worker, which checks before decoding
     check_chain(conversion.operations, (width, height))
 

@@ -138,7 +138,7 @@ def test_racing_identical_requests_compute_once(
     prefix = f"_openpicker/renditions/{photo['handle']}/"
     assert len([key for key in stored_keys() if key.startswith(prefix)]) == 1
     assert len(rendition_jobs(conversions_worker) - jobs_before) == 1
-    assert [action for action, _, _ in announced] == ["fp.converse"]
+    assert [event.action for event in announced] == ["fp.converse"]
 
 
 def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):

@@ -22,10 +22,11 @@ from conversions.engine import PixelBudgetExceeded, check_chain, probe, render
 from conversions.grammar import from_tasks
 from conversions.models import Rendition
 from conversions.operations import Flip, Resize, Rotate
-from conversions.sources import BLOCK, HEADER_BYTES, HeaderBeyondLimit, RangeReader
+from conversions.sources import BLOCK, HEADER_BYTES, open_head
 from picker.cdn import parse
 from picker.errors import PickerError
 from picker.models import FileLink
+from picker.streams import ReadBudgetExceeded
 from tests.conftest import body
 from tests.conversions.conftest import image_bytes, open_image
 from tests.conversions.images import bomb_png, encode
@@ -185,39 +186,37 @@ def test_a_chain_over_budget_is_refused_before_anything_is_queued(
     assert client.get(f"/cdn/resize=width:10/{photo}").status_code == 200
 
 
-def _counting_reader(data: bytes) -> tuple[RangeReader, list[tuple[int, int]]]:
-    ranges = []
-
-    def fetch(start, end):
-        ranges.append((start, end))
-        return data[start : end + 1]
-
-    return RangeReader(fetch, len(data)), ranges
+def _noise(size: tuple[int, int], fmt: str) -> bytes:
+    mode, depth = ("P", 1) if fmt == "GIF" else ("RGB", 3)
+    return encode(Image.frombytes(mode, size, os.urandom(size[0] * size[1] * depth)), fmt)
 
 
-def test_the_probe_reads_only_the_header_by_ranges():
-    size = (700, 700)
-    for fmt in ("PNG", "JPEG", "GIF", "BMP", "TIFF"):
-        mode, depth = ("P", 1) if fmt == "GIF" else ("RGB", 3)
-        data = encode(Image.frombytes(mode, size, os.urandom(size[0] * size[1] * depth)), fmt)
-        assert len(data) > 4 * BLOCK, fmt
-        reader, ranges = _counting_reader(data)
-        assert probe(reader)[:2] == size, fmt
-        # A TIFF's directory may follow the pixels: one range at the start, one at the end.
-        assert reader.bytes_read <= 2 * BLOCK, (fmt, ranges)
-        assert len(ranges) <= 2, (fmt, ranges)
-
-
-def test_a_header_beyond_the_probe_limit_is_left_to_the_worker():
-    # A JPEG whose 80 comment segments (5 MB) come before the frame header.
-    jpeg = image_bytes((16, 16))
+def _padded_jpeg(jpeg: bytes) -> bytes:
+    """The JPEG with 80 comment segments (5 MB) before its frame header."""
     comments = b"".join(b"\xff\xfe\xff\xff" + b"c" * 0xFFFD for _ in range(80))
-    padded = jpeg[:2] + comments + jpeg[2:]
+    return jpeg[:2] + comments + jpeg[2:]
+
+
+def test_the_probe_reads_only_the_header_by_ranges(app, store):
+    for fmt in ("PNG", "JPEG", "GIF", "BMP", "TIFF"):
+        data = _noise((700, 700), fmt)
+        assert len(data) > 4 * BLOCK, fmt
+        link = FileLink.objects.get(handle=store(app, data, filename=f"n.{fmt}").json()["handle"])
+        with open_head(link) as head:
+            assert probe(head)[:2] == (700, 700), fmt
+            # One block of the 300 KB to 1.5 MB file. A TIFF's directory follows its pixels: a
+            # block at the start, one at the end, the start again (one block is buffered).
+            assert head.raw.fetched == (3 if fmt == "TIFF" else 1) * BLOCK, fmt
+
+
+def test_a_header_beyond_the_probe_limit_is_left_to_the_worker(app, store):
+    padded = _padded_jpeg(image_bytes((16, 16)))
     assert probe(io.BytesIO(padded))[:2] == (16, 16)
-    reader, _ = _counting_reader(padded)
-    with pytest.raises(HeaderBeyondLimit):
-        probe(reader)
-    assert reader.bytes_read <= HEADER_BYTES
+    link = FileLink.objects.get(handle=store(app, padded, filename="p.jpg").json()["handle"])
+    with open_head(link) as head, pytest.raises(ReadBudgetExceeded):
+        probe(head)
+    assert head.raw.fetched <= HEADER_BYTES
+    renditions.admit(link, from_tasks(parse(f"resize=width:8/{link.handle}").tasks))
 
 
 @pytest.mark.usefixtures("converting")
@@ -225,8 +224,7 @@ def test_a_bomb_behind_a_large_header_is_still_refused_by_the_worker(client, app
     jpeg = bytearray(image_bytes((16, 16)))
     frame = jpeg.index(b"\xff\xc0")
     jpeg[frame + 5 : frame + 9] = struct.pack(">HH", 60_000, 60_000)  # height, width
-    comments = b"".join(b"\xff\xfe\xff\xff" + b"c" * 0xFFFD for _ in range(80))
-    bomb = bytes(jpeg[:2]) + comments + bytes(jpeg[2:])
+    bomb = _padded_jpeg(bytes(jpeg))
     handle = store(app, bomb, filename="bomb.jpg").json()["handle"]
     response = client.get(f"/cdn/resize=width:100/{handle}")
     assert response.status_code == 413, response.content

@@ -25,13 +25,14 @@ def origin():
 @pytest.mark.django_db
 def test_a_symlink_is_converted_through_the_outbound_guard(app, origin, settings):
     port, hits = origin.port, origin.hits
+    # A provider without an opener of its own (Flickr has one since the providers app).
     link = FileLink.objects.create(
         app=app,
         kind=FileLink.Kind.SYMLINK,
-        filename="flickr.jpg",
+        filename="photo.jpg",
         mimetype="image/jpeg",
-        client="Flickr",
-        provider="Flickr",
+        client="Example",
+        provider="Example",
         source_url=f"http://127.0.0.1:{port}/photo.jpg",
     )
     refused, _ = renditions.claim(link, "resize=width:64")
