@@ -91,6 +91,8 @@ def wrk(name: str, url: str, *, connections: int, seconds: float, threads: int) 
     out = completed.stdout
     if completed.returncode:
         raise BenchError(f"wrk failed on {url}: {completed.stderr or out}")
+    if "Requests/sec" not in out or not re.search(r"^\s+99%", out, re.MULTILINE):
+        raise BenchError(f"wrk on {url} gave no figures:\n{out}{completed.stderr}")
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
     count = int(re.search(r"(\d+) requests in", out).group(1))
     latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))

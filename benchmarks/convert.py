@@ -63,13 +63,13 @@ MIN_NAIVE_RATIO = 4.0
 MAX_FLOOR_RATIO = 1.25
 TASK_DONE = re.compile(r"Task conversions\.render\[[^\]]+\] succeeded in ([0-9.]+)s")
 # --broker-poll: a settings module (in the temp dir) that sets the SQLite broker's polling
-# interval. kombu's SQLAlchemy transport passes every transport option on to create_engine,
-# so CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": ...} cannot do it.
+# interval while busy (openpicker/broker.py). kombu's SQLAlchemy transport passes every
+# transport option on to create_engine, so CELERY_BROKER_TRANSPORT_OPTIONS cannot do it.
 POLL_SETTINGS = """from openpicker.settings import *  # noqa: F403
 
-from kombu.transport import sqlalchemy
+from openpicker.broker import Transport
 
-sqlalchemy.Transport.polling_interval = {poll!r}
+Transport.polling_interval = {poll!r}
 """
 
 

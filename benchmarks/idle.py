@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(args.settle)
         root = psutil.Process(process.pid)
         processes = tree(root)
-        names = sorted(" ".join(p.cmdline()[1:6]) for p in processes)
+        names = {p.pid: " ".join(p.cmdline()[1:5])[:60] for p in processes}
         before = cpu_seconds(processes)
         started = time.monotonic()
         peak_rss = peak_uss = 0.0
@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(1.0)
         after = cpu_seconds(tree(root))
         elapsed = time.monotonic() - started
-        used = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+        used_by = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+        used = sum(used_by.values())
+        rss_by = {p.pid: p.memory_info().rss / 1e6 for p in tree(root)}
         cpu = 100 * used / elapsed
     except (BenchError, OSError, psutil.Error) as error:
         print(f"\nFAIL: {error}", file=sys.stderr)
@@ -139,9 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(machine_lines()))
     print("setup:   make run (manage.py serve, embedded defaults, OPENPICKER_SANDBOX=1)")
     print(f"window:  {elapsed:.0f} s after {args.settle:g} s of settling")
-    print("processes:")
-    for name in names:
-        print(f"  {name}")
+    print("processes (RSS at the end, CPU in the window):")
+    for pid, name in names.items():
+        print(f"  {rss_by.get(pid, 0):6.0f} MB {used_by.get(pid, 0):6.2f} s  {name}")
     rss_ok = peak_rss < MAX_RSS_MB
     cpu_ok = cpu < MAX_CPU_PERCENT
     print(f"process count: {'/'.join(str(c) for c in sorted(counts))}")

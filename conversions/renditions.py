@@ -50,6 +50,20 @@ def claim(link: FileLink, spec: str) -> tuple[Rendition, bool]:
         return Rendition.objects.get(source=link, version=link.version, spec=spec), False
 
 
+def admit(link: FileLink, conversion: Conversion) -> None:
+    """Refuse, from the source's header and before anything is queued, what the worker would
+    refuse: not an image in an allowed format, more pixels than the cap, a chain over budget."""
+    from conversions.engine import check_chain, probe
+    from conversions.sources import HeaderBeyondLimit, open_head
+
+    try:
+        with open_head(link) as head:
+            width, height, _ = probe(head)
+    except HeaderBeyondLimit:
+        return  # a header this large is left to the worker, which checks before decoding
+    check_chain(conversion.operations, (width, height))
+
+
 def request_rendition(
     link: FileLink, conversion: Conversion, url: str, timeout: float | None = None
 ) -> Rendition | None:
@@ -59,7 +73,11 @@ def request_rendition(
     """
     from conversions.tasks import render_rendition
 
-    rendition, created = claim(link, conversion.spec)
+    existing = Rendition.objects.filter(source=link, version=link.version, spec=conversion.spec)
+    rendition, created = existing.first(), False
+    if rendition is None:
+        admit(link, conversion)
+        rendition, created = claim(link, conversion.spec)
     if created:
         if conversion.store is None:
             # A stored conversion is announced once, with its copy, by store_copy.

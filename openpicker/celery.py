@@ -2,11 +2,16 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.schedules import crontab
-from celery.signals import worker_init
+from click import Option
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openpicker.settings")
+
+# The embedded broker (sqla+sqlite://) is polled adaptively: fast while tasks come, slowly at
+# rest (openpicker/broker.py). A name, so SQLAlchemy is imported only where that broker is used.
+TRANSPORT_ALIASES["sqla"] = TRANSPORT_ALIASES["sqlalchemy"] = "openpicker.broker:Transport"
 
 app = Celery("openpicker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
@@ -19,13 +24,34 @@ app.conf.beat_schedule = {
 }
 
 
-@worker_init.connect
-def _sqlite_broker_polling(sender=None, **kwargs):
-    """kombu's SQLAlchemy transport polls its table once a second by default and hands
-    broker_transport_options to create_engine (so polling_interval cannot go there): with a
-    1 s poll two worker processes finish at most two conversions a second. Done when a worker
-    starts, not at import: the settings may still be loading then."""
-    if (app.conf.broker_url or "").startswith("sqla+"):
-        from kombu.transport.sqlalchemy import Transport
+class BeatThread(bootsteps.StartStopStep):
+    """`--beat-thread`: beat in a thread of this worker instead of a process of its own.
 
-        Transport.polling_interval = 0.1
+    For a deployment with exactly one worker (`manage.py serve`): two would schedule twice.
+    Celery's own `-B` forks a process, which costs a full copy of the worker's memory.
+    """
+
+    label = "BeatThread"
+    conditional = True
+
+    def __init__(self, worker, beat_thread=False, **kwargs):
+        self.enabled = bool(beat_thread)
+        super().__init__(worker, **kwargs)
+
+    def create(self, worker):
+        from celery.beat import EmbeddedService
+        from django.conf import settings
+
+        schedule = worker.schedule_filename or settings.CELERY_BEAT_SCHEDULE_FILENAME
+        return EmbeddedService(worker.app, thread=True, schedule_filename=schedule)
+
+
+app.user_options["worker"].add(
+    Option(
+        ["--beat-thread"],
+        is_flag=True,
+        default=False,
+        help="Run beat in a thread of this worker (only one worker may do so).",
+    )
+)
+app.steps["worker"].add(BeatThread)

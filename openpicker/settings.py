@@ -78,7 +78,9 @@ TEMPLATES = [
 _database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'openpicker.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Kept open across requests (per thread): opening a SQLite connection (and registering
+    # Django's functions on it) was about a tenth of a metadata request (benchmarks/README.md).
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-openpicker.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -89,7 +91,7 @@ CACHES = {"default": cache_config(os.environ.get("CACHE_URL", "locmem://"))}
 OPENPICKER_STORAGE = os.environ.get("OPENPICKER_STORAGE", "file")
 if OPENPICKER_STORAGE == "s3":
     _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "picker.s3.S3Storage",  # django-storages', one client per process
         "OPTIONS": {
             "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", "openpicker"),
             "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,

@@ -24,8 +24,14 @@ def encrypt(plaintext: str) -> str:
 
 
 def decrypt(token: str) -> str:
+    return _decrypt(tuple(settings.OPENPICKER_ENCRYPTION_KEYS), token)
+
+
+@lru_cache(maxsize=1024)
+def _decrypt(keys: tuple[str, ...], token: str) -> str:
+    """Every request that loads an app decrypts its secret: the same few tokens, remembered."""
     try:
-        return fernet().decrypt(token.encode()).decode()
+        return _fernet(keys).decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("stored secret cannot be decrypted with the configured keys") from exc
 

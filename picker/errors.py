@@ -1,4 +1,4 @@
-"""The core's exception hierarchy; picker.api.errors maps it to the JSON error shape."""
+"""The core's exception hierarchy; the API's exception handler maps it to the JSON shape."""
 
 
 class PickerError(Exception):

@@ -188,7 +188,7 @@ def publish(event: Event) -> None:
     # too, as it propagates); a transaction of its own otherwise.
     with transaction.atomic():
         recorded.send(sender=type(event), event=event)
-        transaction.on_commit(lambda: _announce(event))
+        transaction.on_commit(lambda: _announce(event), robust=True)
 
 
 def _announce(event: Event) -> None:

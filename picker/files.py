@@ -223,6 +223,7 @@ def overwrite(
             locked.md5 = reader.md5
             locked.sha256 = reader.sha256
             locked.width = locked.height = None
+            locked.sha1 = locked.sha224 = locked.sha384 = locked.sha512 = ""
             locked.version += 1
             if source_url:
                 locked.source_url = source_url

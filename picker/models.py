@@ -90,8 +90,13 @@ class FileLink(models.Model):
     access = models.CharField(max_length=10, default="private")
     source_url = models.TextField(blank=True)
     provider_item_id = models.CharField(max_length=255, blank=True)
+    # Hex digests: md5 and sha256 computed while storing, the others on first request (blobs).
     md5 = models.CharField(max_length=32, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
+    sha1 = models.CharField(max_length=40, blank=True)
+    sha224 = models.CharField(max_length=56, blank=True)
+    sha384 = models.CharField(max_length=96, blank=True)
+    sha512 = models.CharField(max_length=128, blank=True)
     width = models.PositiveIntegerField(null=True)
     height = models.PositiveIntegerField(null=True)
     version = models.PositiveIntegerField(default=1)
@@ -137,11 +142,14 @@ class MultipartUpload(models.Model):
 
 
 class MultipartPart(models.Model):
+    """A part staged (or, with `receiving_since`, being received) for a multipart upload."""
+
     upload = models.ForeignKey(MultipartUpload, on_delete=models.CASCADE, related_name="parts")
     number = models.PositiveIntegerField()
     size = models.BigIntegerField()
     etag = models.CharField(max_length=64)
     staging_key = models.TextField()
+    receiving_since = models.DateTimeField(null=True)
 
     class Meta:
         constraints = [

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.core.files.storage import FileSystemStorage
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from picker import storage
@@ -12,6 +13,7 @@ from picker.errors import RangeNotSatisfiable
 from picker.models import FileLink
 from picker.sniff import ACTIVE_CONTENT
 from picker.storage import Stored
+from picker.streams import CHUNK
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 # No object has more bytes than a 19-digit number counts (int64): a longer number (leading zeros
@@ -68,9 +70,15 @@ def stored_response(request, item: Stored, *, download: bool, cache: str) -> Htt
         response = HttpResponse(content_type=item.mimetype)
         response["Content-Length"] = str(item.size)
     elif byte_range is None:
-        response = StreamingHttpResponse(
-            storage.read_range(item.location, item.key), content_type=item.mimetype
-        )
+        local = _local_file(item)
+        if local is not None:
+            # A real file: the WSGI server's file_wrapper sends it with sendfile(2) (gunicorn).
+            response = FileResponse(local, content_type=item.mimetype)
+            response.block_size = CHUNK  # where it cannot (TLS), large reads
+        else:
+            response = StreamingHttpResponse(
+                storage.read_range(item.location, item.key), content_type=item.mimetype
+            )
         response["Content-Length"] = str(item.size)
     else:
         start, end = byte_range
@@ -83,6 +91,17 @@ def stored_response(request, item: Stored, *, download: bool, cache: str) -> Htt
         response["Content-Length"] = str(end - start + 1)
     _headers(response, item, download, cache)
     return response
+
+
+def _local_file(item: Stored):
+    """The object's file opened for reading when storage is the local filesystem, else None."""
+    backend = item.location.storage
+    if not isinstance(backend, FileSystemStorage):
+        return None
+    try:
+        return open(backend.path(item.key), "rb")  # noqa: SIM115 - the response closes it
+    except OSError:
+        return None
 
 
 def file_response(request, link: FileLink, *, download: bool, cache: str) -> HttpResponse:

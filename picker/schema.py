@@ -1,6 +1,6 @@
-"""OpenAPI shapes for drf-spectacular (documentation only: views build their own JSON)."""
+"""OpenAPI response shapes for drf-spectacular (views build their own JSON; request bodies are
+serializers in the API package's payloads module, which validate as well as document)."""
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
@@ -39,26 +39,6 @@ METADATA = inline_serializer(
         "container": serializers.CharField(required=False),
         "width": serializers.IntegerField(required=False, allow_null=True),
         "height": serializers.IntegerField(required=False, allow_null=True),
-    },
-)
-
-UPLOAD_BODY = {
-    "application/octet-stream": OpenApiTypes.BINARY,
-    "multipart/form-data": inline_serializer("FileUpload", {"fileUpload": serializers.FileField()}),
-    "application/x-www-form-urlencoded": inline_serializer(
-        "StoreUrl", {"url": serializers.URLField()}
-    ),
-}
-
-STORE_OPTIONS = inline_serializer(
-    "StoreOptions",
-    {
-        "location": serializers.CharField(required=False),
-        "path": serializers.CharField(required=False),
-        "container": serializers.CharField(required=False),
-        "access": serializers.ChoiceField(["public", "private"], required=False),
-        "region": serializers.CharField(required=False),
-        "filename": serializers.CharField(required=False),
     },
 )
 

@@ -46,7 +46,7 @@ def transfer_config():
 
 def is_s3(backend: Storage) -> bool:
     """Whether a storage is django-storages' S3 backend (without importing boto3)."""
-    return type(backend).__module__.startswith("storages.backends.s3")
+    return type(backend).__module__.startswith(("storages.backends.s3", "picker.s3"))
 
 
 class StreamFile(File):
@@ -133,7 +133,7 @@ class Stored:
 
 
 def _target_storage(target_id: int, updated: float, bucket: str) -> Storage:
-    from storages.backends.s3 import S3Storage
+    from picker.s3 import S3Storage
 
     target = StorageTarget.objects.get(pk=target_id)
     return S3Storage(

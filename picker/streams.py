@@ -295,3 +295,74 @@ class DeadlineReader:
             socket.socket.shutdown(self._sock, socket.SHUT_RD)
         except OSError:
             pass
+
+
+class ReadBudgetExceeded(OSError):
+    """A header reader asked for more bytes than its budget (an OSError, as Pillow expects)."""
+
+
+class RangeReader(io.RawIOBase):
+    """A seekable reader over an object of known size that fetches only the ranges read.
+
+    `fetch(start, end)` yields bytes [start, end] inclusive (storage.read_range: a ranged GET on
+    S3). Pillow opens an image from it reading the header and seeking to what the header points
+    at (a TIFF's directory at the end of the file), never the rest. `fetched` counts the bytes
+    fetched; past `budget`, a read raises ReadBudgetExceeded instead.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[int, int], Iterator[bytes]],
+        size: int,
+        *,
+        budget: int | None = None,
+    ) -> None:
+        super().__init__()
+        self._fetch = fetch
+        self._size = size
+        self._position = 0
+        self.budget = budget
+        self.fetched = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            offset += self._size
+        elif whence == io.SEEK_CUR:
+            offset += self._position
+        if offset < 0:
+            raise ValueError("negative seek position")
+        self._position = offset
+        return offset
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        if self.budget is not None and self.fetched + wanted > self.budget:
+            raise ReadBudgetExceeded(f"reading more than {self.budget} bytes of the header")
+        view = memoryview(buffer).cast("B")
+        got = 0
+        chunks = self._fetch(self._position, self._position + wanted - 1)
+        try:
+            for chunk in chunks:
+                chunk = chunk[: wanted - got]
+                view[got : got + len(chunk)] = chunk
+                got += len(chunk)
+                if got == wanted:
+                    break
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # ends the GET (or closes the file) of a generator left early
+        self._position += got
+        self.fetched += got
+        return got

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 from django.core.files.uploadhandler import MemoryFileUploadHandler, TemporaryFileUploadHandler
 from django.http.multipartparser import MultiPartParserError
 
+from picker.api.payloads import StoreUrl, parse
 from picker.errors import BadRequest, TooLarge
 from picker.streams import Base64Reader, ReadFn
 
@@ -122,7 +123,7 @@ def upload_body(request, *, max_bytes: int, base64decode: bool = False) -> Body:
         upload = files.get("fileUpload")
         if upload is None:
             if form.get("url"):
-                return Body(read=None, url=form["url"])
+                return Body(read=None, url=parse(StoreUrl, {"url": form["url"]})["url"])
             raise BadRequest("multipart body has no fileUpload field", code="missing_file")
         read = Base64Reader(upload.read).read if base64decode else upload.read
         return Body(
@@ -142,7 +143,7 @@ def upload_body(request, *, max_bytes: int, base64decode: bool = False) -> Body:
             except (UnicodeDecodeError, ValueError):
                 form = {}
             if set(form) == {"url"} and len(form["url"]) == 1:
-                return Body(read=None, url=form["url"][0])
+                return Body(read=None, url=parse(StoreUrl, {"url": form["url"][0]})["url"])
         read_fn = _prepend(raw, request.read)
     if base64decode:
         return Body(read=Base64Reader(read_fn).read, mimetype=content_type or None)

@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from picker import access, cdn, files, params
 from picker.access import Credentials
+from picker.api import payloads
 from picker.api.files import file_metadata, read_file
 from picker.blobs import store_blob
 from picker.errors import BadRequest
 from picker.schema import BLOB, METADATA, errors
-
-MAX_SOURCES = 10
-PROCESS_REQUEST = inline_serializer(
-    "Process",
-    {
-        "apikey": serializers.CharField(),
-        "sources": serializers.ListField(child=serializers.URLField()),
-        "tasks": serializers.ListField(
-            child=inline_serializer(
-                "ProcessTask",
-                {"name": serializers.CharField(), "params": serializers.DictField(required=False)},
-            )
-        ),
-    },
-)
 
 
 def _chain_credentials(request, chain: cdn.Chain) -> Credentials:
@@ -98,42 +83,30 @@ class ProcessView(APIView):
 
     @extend_schema(
         operation_id="process",
-        request=PROCESS_REQUEST,
+        request=payloads.Process,
         responses={
             200: BLOB,
             **errors(400, 401, 403),
         },
     )
     def post(self, request):
-        body = params.json_object(request)
-        tasks = body.get("tasks") or []
-        if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
-            raise BadRequest("tasks must be a list of {name, params}", code="invalid_tasks")
+        raw = params.json_object(request)
+        body = payloads.parse(payloads.Process, raw)
         store_params, security = {}, {}
-        for task in tasks:
-            name, task_params = task.get("name"), task.get("params") or {}
-            if not isinstance(task_params, dict):
-                raise BadRequest(f"task {name!r}: params must be an object", code="invalid_tasks")
+        for task in body.get("tasks") or []:
+            name, task_params = task["name"], task.get("params") or {}
             if name == "store":
                 store_params = task_params
             elif name == "security":
                 security = task_params
             else:
                 raise BadRequest(f"unknown task {name!r}", code="unknown_task")
-        creds = params.credentials(request, body, security)
+        creds = params.credentials(request, raw, security)
         app = access.resolve_app(creds)
         policy = access.authorize(app, creds, "store")
-        sources = body.get("sources")
-        if not isinstance(sources, list) or not 1 <= len(sources) <= MAX_SOURCES:
-            raise BadRequest(f"sources must list 1 to {MAX_SOURCES} URLs", code="invalid_sources")
-        options = files.StoreOptions.build(
-            location=store_params.get("location"),
-            filename=store_params.get("filename"),
-            path=store_params.get("path"),
-            container=store_params.get("container"),
-            access=store_params.get("access"),
-        )
+        options = payloads.StoreParams.options(payloads.parse(payloads.StoreParams, store_params))
         blobs = [
-            store_blob(files.store_url(app, source, options, policy=policy)) for source in sources
+            store_blob(files.store_url(app, source, options, policy=policy))
+            for source in body["sources"]
         ]
         return Response(blobs[0] if len(blobs) == 1 else blobs)

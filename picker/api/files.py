@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from picker import access, files, openers, params
+from picker.api import payloads
 from picker.api.bodies import upload_body
+from picker.api.payloads import UPLOAD_BODY
 from picker.blobs import METADATA_FLAGS, metadata, store_blob
 from picker.errors import PolicyError
 from picker.models import FileLink
 from picker.responses import file_response, opened_response
-from picker.schema import BLOB, METADATA, UPLOAD_BODY, errors, security_params
+from picker.schema import BLOB, METADATA, errors, security_params
 
 KEY_PARAM = OpenApiParameter("key", str, description="API key")
 BASE64_PARAM = OpenApiParameter("base64decode", bool)
-# The legacy remove also takes its credentials from a form or JSON body.
-REMOVE_BODY = inline_serializer(
-    "RemoveCredentials",
-    {name: serializers.CharField(required=False) for name in ("key", "policy", "signature")},
-)
 STORE_PARAMS = [
     KEY_PARAM,
     OpenApiParameter("filename", {"type": "string", "maxLength": 255}),  # bytes (picker.keys)
@@ -144,7 +140,10 @@ class RemoveView(APIView):
     @extend_schema(
         operation_id="file_remove_legacy",
         parameters=[KEY_PARAM],
-        request={"application/x-www-form-urlencoded": REMOVE_BODY, "application/json": REMOVE_BODY},
+        request={
+            "application/x-www-form-urlencoded": payloads.RemoveCredentials,
+            "application/json": payloads.RemoveCredentials,
+        },
         responses={
             200: None,
             **errors(401, 403, 404),
@@ -203,7 +202,12 @@ def read_file(
 
 def remove_file(request, handle: str):
     link = access.filelink_for(handle)
-    body = params.json_object(request) if request.method == "POST" else None  # 400 unless {}
+    # The legacy remove also takes its credentials from a form or JSON body.
+    body = (
+        payloads.parse(payloads.RemoveCredentials, request.data)
+        if request.method == "POST"
+        else None
+    )
     creds = params.credentials(request, body)
     access.authorize(link.app, creds, "remove", handle=link.handle, owner_only=True)
     files.remove(link)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -10,26 +10,11 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from picker import access, files, multipart, params
+from picker import access, multipart, params
+from picker.api import payloads
 from picker.blobs import store_blob
-from picker.errors import BadRequest
-from picker.schema import BLOB, STORE_OPTIONS, errors
+from picker.schema import BLOB, errors
 
-_COMMON = {
-    "apikey": serializers.CharField(),
-    "policy": serializers.CharField(required=False),
-    "signature": serializers.CharField(required=False),
-}
-START_REQUEST = inline_serializer(
-    "MultipartStart",
-    {
-        **_COMMON,
-        "filename": serializers.CharField(),
-        "mimetype": serializers.CharField(required=False),
-        "size": serializers.IntegerField(min_value=1),
-        "store": STORE_OPTIONS,
-    },
-)
 START_RESPONSE = inline_serializer(
     "MultipartStarted",
     {
@@ -39,18 +24,6 @@ START_RESPONSE = inline_serializer(
         "location_url": serializers.CharField(),
     },
 )
-UPLOAD_REQUEST = inline_serializer(
-    "MultipartUploadPart",
-    {
-        **_COMMON,
-        "upload_id": serializers.CharField(),
-        "uri": serializers.CharField(required=False),
-        "region": serializers.CharField(required=False),
-        "part": serializers.IntegerField(min_value=1, max_value=multipart.MAX_PARTS),
-        "size": serializers.IntegerField(min_value=1, max_value=multipart.MAX_PART_BYTES),
-        "md5": serializers.CharField(),
-    },
-)
 UPLOAD_RESPONSE = inline_serializer(
     "MultipartPartTarget",
     {
@@ -58,24 +31,8 @@ UPLOAD_RESPONSE = inline_serializer(
         "headers": serializers.DictField(child=serializers.CharField()),
     },
 )
-COMPLETE_REQUEST = inline_serializer(
-    "MultipartComplete",
-    {
-        **_COMMON,
-        "upload_id": serializers.CharField(),
-        "uri": serializers.CharField(required=False),
-        "region": serializers.CharField(required=False),
-        "store": STORE_OPTIONS,
-        "parts": serializers.ListField(
-            child=inline_serializer(
-                "MultipartPartRef",
-                {"part_number": serializers.IntegerField(), "etag": serializers.CharField()},
-            )
-        ),
-    },
-)
 ERRORS = {
-    **errors(400, 401, 403, 404),
+    **errors(400, 401, 403, 404, 409, 413),
 }
 
 
@@ -89,42 +46,45 @@ def location_url() -> str:
     return where if base.scheme == "https" else f"{base.scheme}://{where}"
 
 
-def _app_and_body(request):
+def _app_and_body(request, payload: type[payloads.Payload]):
+    """The app the body's credentials name, the credentials, and the validated body."""
     body = params.json_object(request)
-    creds = params.credentials(request, body)
-    return access.resolve_app(creds), creds, body
+    creds = params.credentials(request, body, _start_security(body))
+    app = access.resolve_app(creds)
+    return app, creds, payloads.parse(payload, body)
 
 
-def _store_options(body: dict) -> files.StoreOptions:
-    store = body.get("store") or {}
-    if not isinstance(store, dict):
-        raise BadRequest("store must be an object", code="invalid_parameter")
-    return files.StoreOptions.build(
-        location=store.get("location"),
-        filename=body.get("filename"),
-        mimetype=body.get("mimetype"),
-        path=store.get("path"),
-        container=store.get("container"),
-        access=store.get("access"),
-    )
+def _start_security(body: dict) -> dict:
+    """The policy and signature `start` was given, from the `uri` it answered.
+
+    Both SDKs send `uri` back on every later step, but filestack-python sends no policy with
+    /multipart/upload: so `uri` carries start's, and each step checks it (expiry, call, maxSize)
+    as start did. A policy in the request itself comes first.
+    """
+    uri = body.get("uri")
+    if not isinstance(uri, str):
+        return {}
+    query = dict(parse_qsl(urlsplit(uri).query))
+    return {name: query[name] for name in ("policy", "signature") if name in query}
 
 
 class StartView(APIView):
     @extend_schema(
         operation_id="multipart_start",
-        request=START_REQUEST,
+        request=payloads.MultipartStart,
         responses={200: START_RESPONSE, **ERRORS},
     )
     def post(self, request):
-        app, creds, body = _app_and_body(request)
+        app, creds, body = _app_and_body(request, payloads.MultipartStart)
         policy = access.authorize(app, creds, "store")
-        size = params.integer(body.get("size"), "size")
-        if size is None or size <= 0:
-            raise BadRequest("size must be a positive integer", code="invalid_parameter")
-        upload = multipart.start(app, _store_options(body), size, policy)
+        options = payloads.StoreParams.options(
+            body.get("store"), filename=body["filename"], mimetype=body.get("mimetype")
+        )
+        upload = multipart.start(app, options, body["size"], policy)
+        security = {"policy": creds.policy, "signature": creds.signature} if policy else {}
         return Response(
             {
-                "uri": f"/{upload.upload_id}",
+                "uri": f"/{upload.upload_id}" + (f"?{urlencode(security)}" if security else ""),
                 "region": "local",
                 "upload_id": upload.upload_id,
                 "location_url": location_url(),
@@ -136,26 +96,17 @@ class StartView(APIView):
 class PartTargetView(APIView):
     @extend_schema(
         operation_id="multipart_upload",
-        request=UPLOAD_REQUEST,
+        request=payloads.MultipartUploadPart,
         responses={200: UPLOAD_RESPONSE, **ERRORS},
     )
     def post(self, request):
-        app, _, body = _app_and_body(request)
-        upload = multipart.get_upload(app, params.text(body.get("upload_id"), "upload_id", 64))
-        number = params.integer(body.get("part"), "part") or 0
-        size = params.integer(body.get("size"), "size") or 0
-        md5 = params.text(body.get("md5"), "md5", 64) or ""
-        multipart.check_part(number, size, md5)
-        query = urlencode(
-            {
-                "size": size,
-                "md5": md5,
-                "signature": multipart.part_signature(upload.upload_id, number, size, md5),
-            }
-        )
+        app, creds, body = _app_and_body(request, payloads.MultipartUploadPart)
+        policy = access.authorize(app, creds, "store")
+        upload_id, number, md5 = body["upload_id"], body["part"], body["md5"]
+        query = multipart.part_target(app, upload_id, number, body["size"], md5, policy)
         url = (
             f"{settings.OPENPICKER_BASE_URL}/upload/multipart/part/"
-            f"{upload.upload_id}/{number}?{query}"
+            f"{upload_id}/{number}?{urlencode(query)}"
         )
         return Response({"url": url, "headers": {"Content-MD5": md5}})
 
@@ -168,6 +119,7 @@ class PartView(APIView):
         parameters=[
             OpenApiParameter("size", int),
             OpenApiParameter("md5", str),
+            OpenApiParameter("expires", int),
             OpenApiParameter("signature", str),
         ],
         request={"application/octet-stream": bytes},
@@ -181,7 +133,14 @@ class PartView(APIView):
         django_request = request._request
         length = params.integer(django_request.META.get("CONTENT_LENGTH"), "Content-Length") or 0
         etag = multipart.receive_part(
-            upload_id, part, size, md5, query.get("signature", ""), django_request.read, length
+            upload_id,
+            part,
+            size,
+            md5,
+            params.integer(query.get("expires"), "expires") or 0,
+            query.get("signature", ""),
+            django_request.read,
+            length,
         )
         response = Response(status=200)
         response["ETag"] = f'"{etag}"'
@@ -191,19 +150,14 @@ class PartView(APIView):
 class CompleteView(APIView):
     @extend_schema(
         operation_id="multipart_complete",
-        request=COMPLETE_REQUEST,
+        request=payloads.MultipartComplete,
         responses={200: BLOB, 202: None, **ERRORS},
     )
     def post(self, request):
-        app, creds, body = _app_and_body(request)
+        app, creds, body = _app_and_body(request, payloads.MultipartComplete)
         policy = access.authorize(app, creds, "store")
-        link = multipart.complete(
-            app,
-            params.text(body.get("upload_id"), "upload_id", 64),
-            body.get("parts"),
-            _store_options(body),
-            policy,
-        )
+        options = payloads.StoreParams.options(body.get("store"), mimetype=body.get("mimetype"))
+        link = multipart.complete(app, body["upload_id"], body["parts"], options, policy)
         if link is None:
             return Response({"status": "Pending"}, status=202)
         return Response(store_blob(link))

@@ -1,6 +1,7 @@
 """Conversions over HTTP with a real worker: the seeds' calls, CDN chains, renditions, errors."""
 
 import json
+import re
 import threading
 import time
 
@@ -97,27 +98,47 @@ def test_cdn_chain_is_cached_and_served_without_the_source(client, photo):
     assert Rendition.objects.filter(source=link).count() == 1
 
 
-def test_racing_identical_requests_compute_once(app, photo, stored_keys):
+def rendition_jobs(worker) -> set[str]:
+    """The ids of the conversions.render jobs the worker has received so far (from its log)."""
+    return set(re.findall(r"Task conversions\.render\[([0-9a-f-]+)\] received", worker.output()))
+
+
+def test_racing_identical_requests_compute_once(
+    app, photo, stored_keys, announced, conversions_worker
+):
     url = f"/cdn/resize=width:123/{photo['handle']}"
-    results = []
+    threads_count = 6
+    start = threading.Barrier(threads_count)
+    results, errors = [], []
+    jobs_before = rendition_jobs(conversions_worker)
 
     def fetch():
         try:
+            start.wait(timeout=30)
             response = Client().get(url)
-            results.append((response.status_code, response["ETag"]))
+            results.append((response.status_code, response["ETag"], body(response)))
+        except BaseException as error:  # noqa: BLE001 - reported below, with the others
+            errors.append(repr(error))
         finally:
             connection.close()  # this thread's own connection, or the test DB cannot be dropped
 
-    threads = [threading.Thread(target=fetch) for _ in range(6)]
+    threads = [threading.Thread(target=fetch) for _ in range(threads_count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert {status for status, _ in results} == {200}
-    assert len({etag for _, etag in results}) == 1
+    assert errors == []
+    assert len(results) == threads_count  # every thread got an answer ...
+    assert [status for status, _, _ in results] == [200] * threads_count  # ... and a 200
+    assert len({etag for _, etag, _ in results}) == 1
+    assert len({data for _, _, data in results}) == 1
+    assert open_image(results[0][2]).width == 123
+    # One computation: one row, one object, one job on the worker, one fp.converse.
     assert Rendition.objects.count() == 1
     prefix = f"_openpicker/renditions/{photo['handle']}/"
     assert len([key for key in stored_keys() if key.startswith(prefix)]) == 1
+    assert len(rendition_jobs(conversions_worker) - jobs_before) == 1
+    assert [action for action, _, _ in announced] == ["fp.converse"]
 
 
 def test_overwrite_and_remove_drop_renditions(client, app, photo, stored_keys):

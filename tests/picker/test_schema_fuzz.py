@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import socket
+import time
 import zlib
 from contextlib import contextmanager
 from types import SimpleNamespace
@@ -200,7 +201,7 @@ class _NoPool:
         pass
 
 
-def _fake_open(target, url, method, body, headers, deadline, timeout):
+def _fake_open(target, url, method, body, headers, deadline, timeout, connect_timeout):
     """picker.outbound._open without a network: canned answers for fetch.test, else no route.
 
     Only addresses that passed the guard get here: fuzzed public IP literals (which skip DNS) and
@@ -311,10 +312,12 @@ def _put_part(case) -> None:
     case.body = data or b"x"
     size, md5 = len(case.body), _md5_base64(case.body)
     case.path_parameters = {"upload_id": UPLOAD_ID, "part": 1}
+    expires = int(time.time()) + 600
     case.query = {
         "size": size,
         "md5": md5,
-        "signature": multipart.part_signature(UPLOAD_ID, 1, size, md5),
+        "expires": expires,
+        "signature": multipart.part_signature(UPLOAD_ID, 1, size, md5, expires),
     }
 
 

@@ -1,0 +1,82 @@
+"""cProfile of the read and metadata paths in this process, through Django's full stack.
+
+    .venv/bin/python benchmarks/profile_api.py [--requests 2000] [--top 25]
+
+A fresh temporary data dir on the embedded defaults (SQLite, filesystem storage); an app and
+a 2 KiB file; then `--requests` GETs of each of /bench/bare, the metadata, the 2 KiB read and a
+cached rendition through django.test.Client (WSGI handler, every middleware, DRF), the body
+consumed as a WSGI server would. Prints the time per request of each and the functions with
+the most cumulative time for the read and the metadata. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import clean_environment, manage
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args(argv)
+    clean_environment()
+    workdir = Path(tempfile.mkdtemp(prefix="openpicker-profile-"))
+    try:
+        env = {
+            "OPENPICKER_DATA_DIR": str(workdir),
+            "OPENPICKER_LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "benchmarks.api_settings",
+        }
+        os.environ.update(env)
+        manage(env, "migrate", "--noinput")
+        import django
+
+        django.setup()
+        from django.test import Client
+
+        from picker import files
+        from picker.models import App
+
+        app = App.objects.create(name="bench")
+        small = files.store(app, io.BytesIO(os.urandom(2048)).read, files.StoreOptions("a.txt"))
+        client = Client(HTTP_HOST="127.0.0.1:8000")
+        paths = {
+            "bare": "/bench/bare",
+            "metadata": f"/api/file/{small.handle}/metadata",
+            "read 2 KiB": f"/api/file/{small.handle}",
+        }
+        for name, path in paths.items():
+            response = client.get(path)
+            assert response.status_code == 200, (name, response.status_code)
+        for name, path in paths.items():
+            profiler = cProfile.Profile()
+            started = time.perf_counter()
+            profiler.enable()
+            for _ in range(args.requests):
+                response = client.get(path)
+                b"".join(response) if response.streaming else response.content
+                response.close()
+            profiler.disable()
+            per = (time.perf_counter() - started) / args.requests * 1e6
+            print(f"\n=== {name}: {per:.0f} us per request (under the profiler) ===")
+            if name != "bare":
+                stats = pstats.Stats(profiler, stream=sys.stdout)
+                stats.sort_stats("cumulative").print_stats(args.top)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
