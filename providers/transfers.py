@@ -83,6 +83,10 @@ def opener(provider_name: str) -> openers.Opener:
 
     def open_link(link: FileLink) -> openers.Opened:
         account, _, path = link.provider_item_id.partition(":")
+        if not (account and path):
+            # Not made by a pick or an export here (no account to read it with): read its
+            # source URL through the guard, as the core does for providers without an opener.
+            return openers.Opened.from_fetched(fetch_public_url(link.source_url), link)
         connection = (
             ProviderConnection.objects.select_related("app")
             .filter(app_id=link.app_id, provider=provider_name, account_id=account)

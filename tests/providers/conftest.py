@@ -11,14 +11,21 @@ PAGE_SIZE = 10
 
 
 @pytest.fixture(scope="session")
-def sandbox_api(django_db_setup, django_db_blocker):
+def sandbox_api(django_db_setup, django_db_blocker, tmp_path_factory):
     """OpenPicker under gunicorn with OPENPICKER_SANDBOX=1, on the test database.
 
-    Folder pages of 10 photos, so the sandbox's 36 photos and 12-photo albums span pages.
+    Folder pages of 10 photos, so the sandbox's 36 photos and 12-photo albums span pages. Its
+    Celery broker is its own, so only a worker started for it (with the sandbox's settings) runs
+    its tasks, never another test's worker (`sandbox_api.env["CELERY_BROKER_URL"]`).
     """
+    broker = tmp_path_factory.mktemp("sandbox-broker") / "broker.sqlite3"
     with django_db_blocker.unblock():
         server = OpenPickerServer(
-            server_env(OPENPICKER_SANDBOX="1", OPENPICKER_FLICKR_PAGE_SIZE=str(PAGE_SIZE))
+            server_env(
+                OPENPICKER_SANDBOX="1",
+                OPENPICKER_FLICKR_PAGE_SIZE=str(PAGE_SIZE),
+                CELERY_BROKER_URL=f"sqla+sqlite:///{broker}",
+            )
         )
     yield server
     server.stop()

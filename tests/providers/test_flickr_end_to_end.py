@@ -21,7 +21,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def worker(sandbox_api):
     worker = CeleryWorker(
-        server_env(OPENPICKER_SANDBOX="1", OPENPICKER_BASE_URL=sandbox_api.url),
+        server_env(
+            OPENPICKER_SANDBOX="1",
+            OPENPICKER_BASE_URL=sandbox_api.url,
+            CELERY_BROKER_URL=sandbox_api.env["CELERY_BROKER_URL"],
+        ),
         queues="conversions",
     )
     yield worker
