@@ -8,7 +8,7 @@ REDIS_URL ?= redis://127.0.0.1:6379
 REDIS_CACHE_DB ?= 1
 REDIS_BROKER_DB ?= 2
 
-.PHONY: run test test-services test-embedded lint bench clean
+.PHONY: run test test-services test-embedded lint bench mutate clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,15 @@ test-embedded: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Mutation testing of picker/policies.py and picker/access.py against their tests (mutmut; the
+# set-up is [tool.mutmut] in pyproject.toml, the last counts are in tests/MUTATION.md). Slow: not
+# part of `make test`. One child at a time, because the children share one SQLite test database.
+mutate: $(VENV)/.installed-dev
+	rm -rf mutants var/mutate
+	OPENPICKER_TEST_PROFILE=embedded OPENPICKER_DATA_DIR=$(CURDIR)/var/mutate \
+	$(VENV)/bin/mutmut run --max-children 1; rc=$$?; \
+	$(VENV)/bin/mutmut results; exit $$rc
 
 bench: $(VENV)/.installed-dev
 	$(PY) benchmarks/upload.py
