@@ -95,7 +95,9 @@ def wrk(name: str, url: str, *, connections: int, seconds: float, threads: int) 
         raise BenchError(f"wrk on {url} gave no figures:\n{out}{completed.stderr}")
     rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
     count = int(re.search(r"(\d+) requests in", out).group(1))
-    latency = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    latency = dict(re.findall(r"^\s*(50|99)%\s+([0-9.]+(?:us|ms|s|m))\s*$", out, re.MULTILINE))
+    if set(latency) != {"50", "99"}:
+        raise BenchError(f"wrk on {url}: no 50 %/99 % latency in\n{out}")
     errors = []
     if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors.append(f"{match.group(1)} non-2xx answers")

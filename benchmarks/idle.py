@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(args.settle)
         root = psutil.Process(process.pid)
         processes = tree(root)
-        names = {p.pid: " ".join(p.cmdline()[1:5])[:60] for p in processes}
+        names = {
+            p.pid: " ".join(a for a in p.cmdline() if not a.startswith(("/", "{")))[:60]
+            for p in processes
+        }
         before = cpu_seconds(processes)
         started = time.monotonic()
         peak_rss = peak_uss = 0.0

@@ -33,12 +33,14 @@ def transfer_config():
     """Bounded memory for S3 uploads of any size: 8 MiB parts sent one after the other.
 
     boto3's upload threads (a fresh pool per upload, with parts buffered ahead) cost more
-    memory than they gain when the bytes arrive no faster than the client sends them.
+    memory than they gain when the bytes arrive no faster than the client sends them. The
+    threshold is one byte above a part, so that a staged multipart part of exactly 8 MiB goes
+    as one PUT, not as a multipart upload of one part (three requests, more buffers).
     """
     from boto3.s3.transfer import TransferConfig
 
     return TransferConfig(
-        multipart_threshold=8 * 1024 * 1024,
+        multipart_threshold=8 * 1024 * 1024 + 1,
         multipart_chunksize=8 * 1024 * 1024,
         use_threads=False,
     )
@@ -288,7 +290,9 @@ class ChainReader:
     def __init__(self, iterators):
         self._iterators = iter(iterators)
         self._current = iter(())
-        self._buffer = b""
+        # Grown in place: `bytes += chunk` copied the whole buffer for every chunk, so a
+        # read(8 MiB) of 1 MiB chunks made transient copies of up to 8 MiB each (S3 memory).
+        self._buffer = bytearray()
 
     def read(self, n: int = CHUNK) -> bytes:
         while len(self._buffer) < n:
@@ -300,5 +304,7 @@ class ChainReader:
                 self._current = iter(nxt)
                 continue
             self._buffer += chunk
-        data, self._buffer = self._buffer[:n], self._buffer[n:]
+        with memoryview(self._buffer) as view:
+            data = bytes(view[:n])
+        del self._buffer[:n]
         return data
