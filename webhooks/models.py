@@ -35,6 +35,9 @@ class WebhookEndpoint(models.Model):
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
+    def __str__(self) -> str:
+        return f"{self.url} ({', '.join(self.actions)})"
+
     def save(self, *args, **kwargs):
         if not self.secret:
             self.secret = new_secret()
@@ -42,9 +45,6 @@ class WebhookEndpoint(models.Model):
 
     def subscribes(self, action: str) -> bool:
         return ALL in self.actions or action in self.actions
-
-    def __str__(self) -> str:
-        return f"{self.url} ({', '.join(self.actions)})"
 
 
 class Event(models.Model):
@@ -60,6 +60,9 @@ class Event(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["app", "action", "timestamp"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} #{self.pk}"
 
     def body(self) -> dict:
         """The webhook body, as the seeds show it."""
@@ -97,6 +100,9 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["event", "endpoint"], name="one_delivery_per_endpoint")
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"event {self.event_id} → endpoint {self.endpoint_id}: {self.status}"
 
     def next_after(self, attempt_started: datetime, succeeded: bool) -> dict:
         """The fields after scheduled attempt number `scheduled_attempts + 1` ended so.
@@ -141,6 +147,9 @@ class Attempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["delivery", "number"], name="one_attempt_per_number")
         ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.status_code}"
 
     @property
     def succeeded(self) -> bool:

@@ -2,8 +2,9 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import picker.crypto
 from django.db import migrations, models
+
+import picker.crypto
 
 
 class Migration(migrations.Migration):
