@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.core.paginator import EmptyPage, Paginator
 from django.db import transaction
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from picker import access, params
 from picker.errors import AuthenticationFailed, BadRequest
 from picker.models import App
-from webhooks import log
+from picker.schema import errors
+from webhooks import log, schema
 from webhooks.endpoints import add_endpoint
 from webhooks.models import Event
 from webhooks.recording import create_deliveries
@@ -41,23 +43,36 @@ def _positive(value: str | None, name: str, default: int, ceiling: int | None = 
 class EndpointsView(APIView):
     """GET: the app's endpoints; POST {url, actions}: subscribe one (answers its secret once)."""
 
+    @extend_schema(
+        operation_id="webhook_endpoints", responses={200: schema.ENDPOINT_LIST, **errors(401)}
+    )
     def get(self, request):
         app = secret_app(request)
         return Response({"endpoints": [log.endpoint_entry(e) for e in log.endpoints(app)]})
 
+    @extend_schema(
+        operation_id="webhook_endpoint_add",
+        request=schema.EndpointRequest,
+        responses={201: schema.NEW_ENDPOINT, **errors(400, 401)},
+    )
     def post(self, request):
         app = secret_app(request)
-        data = params.json_object(request)
-        url = data.get("url")
-        if not isinstance(url, str):
-            raise BadRequest("url is required", code="invalid_url")
-        endpoint = add_endpoint(app, url, data.get("actions"))
+        body = schema.EndpointRequest(data=params.json_object(request))
+        if not body.is_valid():
+            raise BadRequest(f"invalid body: {dict(body.errors)}", code="invalid_body")
+        data = body.validated_data
+        endpoint = add_endpoint(app, data["url"], data.get("actions"))
         return Response({**log.endpoint_entry(endpoint), "secret": endpoint.secret}, status=201)
 
 
 class TestEventView(APIView):
     """POST: send the endpoint an `fp.test` event, through the same delivery as any other."""
 
+    @extend_schema(
+        operation_id="webhook_test",
+        request=None,
+        responses={202: schema.TEST_SENT, **errors(401, 404)},
+    )
     def post(self, request, endpoint_id: int):
         app = secret_app(request)
         endpoint = log.endpoint(app, endpoint_id)
@@ -75,6 +90,11 @@ class TestEventView(APIView):
 class DeliveriesView(APIView):
     """GET: the delivery log, newest first; ?status=, ?action=, ?page=, ?page_size=."""
 
+    @extend_schema(
+        operation_id="webhook_deliveries",
+        parameters=schema.LOG_PARAMS,
+        responses={200: schema.DELIVERY_PAGE, **errors(400, 401)},
+    )
     def get(self, request):
         app = secret_app(request)
         query = request.query_params
@@ -102,6 +122,11 @@ class DeliveriesView(APIView):
 class RedeliverView(APIView):
     """POST: queue a manual attempt; the schedule stays where it is."""
 
+    @extend_schema(
+        operation_id="webhook_redeliver",
+        request=None,
+        responses={202: schema.QUEUED, **errors(401, 404)},
+    )
     def post(self, request, delivery_id: int):
         from webhooks.tasks import redeliver
 
