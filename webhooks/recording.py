@@ -18,7 +18,7 @@ from webhooks import delivery as deliveries
 from webhooks.models import Delivery, Event, WebhookEndpoint
 
 
-def record(event: events.Event | None = None, **kwargs) -> Event:
+def record(event: events.Event) -> Event:
     """Store `event` and one claimed Delivery per subscribed endpoint; queue them on commit."""
     row = Event.objects.create(
         app=event.app, action=event.action, timestamp=event.at, text=event.text()
