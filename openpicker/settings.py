@@ -140,7 +140,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ROUTES = {"conversions.*": {"queue": "conversions"}}
+CELERY_TASK_ROUTES = {
+    "conversions.*": {"queue": "conversions"},
+    # Webhook attempts on a queue and worker of their own: a slow receiver delays no conversion.
+    "webhooks.*": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 # What the file API accepts and fetches.
@@ -152,6 +156,13 @@ OPENPICKER_FETCH_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_TIMEOUT", 30))
 # Each address of a host gets this long to accept the connection (within the total deadline
 # above), so one address that drops packets does not use up the whole deadline.
 OPENPICKER_FETCH_CONNECT_TIMEOUT = float(os.environ.get("OPENPICKER_FETCH_CONNECT_TIMEOUT", 5))
+# Webhooks (DESIGN.md §4): each attempt gets 5 s to connect and 15 s in all; a claimed delivery
+# is held for the lease before the sweeper, run every SWEEP_EVERY seconds, takes it for lost.
+OPENPICKER_WEBHOOK_CONNECT_TIMEOUT = float(os.environ.get("OPENPICKER_WEBHOOK_CONNECT_TIMEOUT", 5))
+OPENPICKER_WEBHOOK_TIMEOUT = float(os.environ.get("OPENPICKER_WEBHOOK_TIMEOUT", 15))
+OPENPICKER_WEBHOOK_LEASE = float(os.environ.get("OPENPICKER_WEBHOOK_LEASE", 120))
+OPENPICKER_WEBHOOK_SWEEP_EVERY = float(os.environ.get("OPENPICKER_WEBHOOK_SWEEP_EVERY", 30))
+OPENPICKER_WEBHOOK_SWEEP_BATCH = int(os.environ.get("OPENPICKER_WEBHOOK_SWEEP_BATCH", 500))
 OPENPICKER_MAX_PIXELS = int(os.environ.get("OPENPICKER_MAX_PIXELS", 80_000_000))
 OPENPICKER_CONVERT_WAIT = float(os.environ.get("OPENPICKER_CONVERT_WAIT", 20))
 OPENPICKER_CONVERT_STALE = float(os.environ.get("OPENPICKER_CONVERT_STALE", 300))

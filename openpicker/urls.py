@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("conversions.urls")),
     path("", include("picker.api.urls")),
     path("", include("providers.urls")),
+    path("", include("webhooks.urls")),
 ]
 if settings.OPENPICKER_SANDBOX:
     urlpatterns.append(path("sandbox/flickr/", include("providers.sandbox.flickr.urls")))

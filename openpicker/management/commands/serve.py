@@ -35,7 +35,7 @@ def commands(bind: str, web_workers: int, concurrency: int, pool: str, celery: b
         # without a copy of the worker per core. Gossip, mingle and heartbeats are for clusters
         # of workers; on the embedded broker each would be polled or written too.
         out["worker"] = [python, "-m", "celery", "-A", "openpicker", "worker",
-                         "--loglevel", "INFO", "--queues", "celery,conversions",
+                         "--loglevel", "INFO", "--queues", "celery,conversions,webhooks",
                          "--pool", pool, "--concurrency", str(concurrency),
                          "--hostname", "openpicker@%h", "--beat-thread",
                          "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,

@@ -1,0 +1,227 @@
+"""Delivering a Delivery: claim it, send one signed POST through the outbound guard, record it.
+
+The shape of svix's worker (prepare → send → record) over a stored schedule:
+- a claim sets a lease (`lease_until`) and a token on due or orphaned deliveries, one statement
+  per batch, so two sweepers never claim the same row (PostgreSQL: SELECT … FOR UPDATE SKIP
+  LOCKED; SQLite, whose writes are serialised: one conditional UPDATE, then read back which rows
+  carry this claim's token);
+- a task takes its claim by clearing the token (a conditional UPDATE: of two copies of one
+  message only one posts), sends, and records the Attempt and the next step of the schedule;
+- a worker killed mid-attempt leaves the lease to expire; the sweeper then claims the delivery
+  again. At least once, never lost: receivers dedupe on the event id, which never changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from picker.errors import OutboundFailed, OutboundRefused, TooLarge
+from picker.outbound import REPLY_EXCERPT_BYTES, request_public_url
+from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
+from webhooks.signing import signed_headers
+
+logger = logging.getLogger(__name__)
+
+Claim = tuple[int, str]
+
+
+def lease() -> timedelta:
+    """How long a claimed delivery is held before the sweeper takes it for an orphan."""
+    return timedelta(seconds=settings.OPENPICKER_WEBHOOK_LEASE)
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+def _due(now: datetime) -> Q:
+    unleased = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    return Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now) & unleased
+
+
+def claim_due(now: datetime, limit: int) -> list[Claim]:
+    """Lease up to `limit` due or orphaned deliveries to this caller; (id, token) of each."""
+    token = new_token()
+    fields = {"lease_until": now + lease(), "lease_token": token}
+    due = Delivery.objects.filter(_due(now)).order_by("next_attempt_at", "pk")
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+            Delivery.objects.filter(pk__in=ids).update(**fields)
+        else:
+            # SQLite serialises writers: the UPDATE re-checks "due" as it writes, so rows another
+            # sweeper leased between the SELECT and here are left alone; the read-back says
+            # which rows this claim got.
+            candidates = list(due.values_list("pk", flat=True)[:limit])
+            Delivery.objects.filter(_due(now), pk__in=candidates).update(**fields)
+            ids = list(
+                Delivery.objects.filter(pk__in=candidates, lease_token=token).values_list(
+                    "pk", flat=True
+                )
+            )
+    return [(pk, token) for pk in ids]
+
+
+def _take(delivery_id: int, token: str, now: datetime) -> bool:
+    """Turn a claim into the running attempt; False when another copy took it, or it is done."""
+    taken = Delivery.objects.filter(
+        pk=delivery_id, lease_token=token, status=Delivery.Status.PENDING
+    ).update(lease_token="", lease_until=now + lease())
+    return taken == 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one POST came to."""
+
+    status_code: int | None
+    error: str
+    reply: str
+    duration_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def body_bytes(event: Event) -> bytes:
+    """The body every attempt of `event` sends (the same bytes each time)."""
+    return json.dumps(event.body(), separators=(",", ":")).encode()
+
+
+def send(endpoint: WebhookEndpoint, event: Event, at: datetime) -> Outcome:
+    """POST the event to the endpoint, signed at `at`; any failure becomes the Outcome's error."""
+    body = body_bytes(event)
+    headers = signed_headers(endpoint.secret, str(int(at.timestamp())), body)
+    started = time.monotonic()
+    status_code, error, reply = None, "", b""
+    try:
+        with request_public_url(
+            "POST",
+            endpoint.url,
+            body=body,
+            headers=headers,
+            follow_redirects=False,
+            timeout=settings.OPENPICKER_WEBHOOK_TIMEOUT,
+            connect_timeout=settings.OPENPICKER_WEBHOOK_CONNECT_TIMEOUT,
+        ) as response:
+            status_code = response.status
+            reply = response.excerpt(REPLY_EXCERPT_BYTES)
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+            if 300 <= status_code < 400:
+                error += " (redirects are not followed)"
+    except OutboundRefused as exc:
+        error = f"refused: {exc.detail}"
+    except (OutboundFailed, TooLarge) as exc:
+        error = exc.detail
+    duration_ms = round((time.monotonic() - started) * 1000)
+    return Outcome(status_code, error, reply.decode("utf-8", "replace"), duration_ms)
+
+
+def _record(
+    delivery_id: int,
+    outcome: Outcome,
+    at: datetime,
+    trigger: str,
+    scheduled_number: int | None = None,
+) -> Attempt:
+    """Store the attempt and move the delivery on, under the delivery's row lock."""
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
+        number = (delivery.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
+        attempt = Attempt.objects.create(
+            delivery=delivery,
+            number=number,
+            trigger=trigger,
+            started_at=at,
+            duration_ms=outcome.duration_ms,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            reply=outcome.reply,
+        )
+        if trigger == Attempt.Trigger.SCHEDULED and scheduled_number == (
+            delivery.scheduled_attempts + 1
+        ):
+            fields = delivery.next_after(at, outcome.succeeded)
+            if delivery.status == Delivery.Status.DELIVERED:  # a manual attempt got there first
+                fields.update(status=Delivery.Status.DELIVERED, next_attempt_at=None)
+            fields.update(lease_until=None, lease_token="")
+        elif trigger == Attempt.Trigger.MANUAL and outcome.succeeded:
+            # A manual attempt never moves the schedule; one that succeeds ends it (delivered).
+            fields = {"status": Delivery.Status.DELIVERED, "next_attempt_at": None}
+        else:
+            fields = {}
+        if fields:
+            Delivery.objects.filter(pk=delivery_id).update(**fields)
+    return attempt
+
+
+def attempt_scheduled(delivery_id: int, token: str, at: datetime | None = None) -> Attempt | None:
+    """Make the scheduled attempt a claim stands for; None when the claim was already taken."""
+    at = at or timezone.now()
+    if not _take(delivery_id, token, at):
+        return None
+    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    outcome = send(delivery.endpoint, delivery.event, at)
+    return _record(
+        delivery_id, outcome, at, Attempt.Trigger.SCHEDULED, delivery.scheduled_attempts + 1
+    )
+
+
+def attempt_manual(delivery_id: int, at: datetime | None = None) -> Attempt:
+    """One extra attempt, whatever the delivery's status (redeliver); the schedule stays put."""
+    at = at or timezone.now()
+    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
+    outcome = send(delivery.endpoint, delivery.event, at)
+    return _record(delivery_id, outcome, at, Attempt.Trigger.MANUAL)
+
+
+def enqueue(claims: list[Claim], at: datetime | None = None) -> None:
+    """Queue one immediate task per claim; a broker error leaves the lease to expire."""
+    from webhooks.tasks import deliver
+
+    when = at.isoformat() if at is not None else None
+    for delivery_id, token in claims:
+        try:
+            deliver.apply_async((delivery_id, token, when))
+        except Exception:
+            # Nothing is lost: the lease expires and the sweeper claims the delivery again.
+            logger.exception("could not queue webhook delivery %s", delivery_id)
+
+
+Runner = Callable[[list[Claim], datetime | None], None]
+
+
+def run_inline(claims: list[Claim], at: datetime | None = None) -> None:
+    """Make the claimed attempts in this process (`deliver_due --inline`, tests)."""
+    for delivery_id, token in claims:
+        attempt_scheduled(delivery_id, token, at)
+
+
+def deliver_due(now: datetime | None = None, *, driven: bool = False, run: Runner = enqueue) -> int:
+    """The sweeper: claim every due or orphaned delivery and run an attempt for each.
+
+    `now` replays the schedule as if at that time; `driven` then dates the attempts at `now`
+    too (`manage.py deliver_due --now`), instead of when they really start.
+    """
+    now = now or timezone.now()
+    batch = settings.OPENPICKER_WEBHOOK_SWEEP_BATCH
+    total = 0
+    while True:
+        claims = claim_due(now, batch)
+        run(claims, now if driven else None)
+        total += len(claims)
+        if len(claims) < batch:
+            return total
