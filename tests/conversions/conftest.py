@@ -1,5 +1,6 @@
 """A real Celery worker on the `conversions` queue for the conversion tests over HTTP."""
 
+import atexit
 import io
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,21 +56,31 @@ class StallingOrigin:
         self.server.server_close()
 
 
-@pytest.fixture(scope="session")
-def stalling_origin():
-    origin = StallingOrigin()
-    yield origin
-    origin.stop()
+_origin: list[StallingOrigin] = []
+
+
+def shared_stalling_origin() -> StallingOrigin:
+    """One stalling origin per test process: a module that imports the worker fixture gets its
+    own session worker, and every such worker must allow the same origin."""
+    if not _origin:
+        _origin.append(StallingOrigin())
+        atexit.register(_origin[0].stop)
+    return _origin[0]
 
 
 @pytest.fixture(scope="session")
-def conversions_worker(django_db_setup, django_db_blocker, stalling_origin):
+def conversions_worker(django_db_setup, django_db_blocker):
     # The worker may fetch from the stalling origin (symlinked sources), nothing else local.
-    env = server_env(OPENPICKER_OUTBOUND_ALLOW=f"127.0.0.1:{stalling_origin.port}")
+    env = server_env(OPENPICKER_OUTBOUND_ALLOW=f"127.0.0.1:{shared_stalling_origin().port}")
     with django_db_blocker.unblock():
         worker = CeleryWorker(env, queues="conversions", concurrency=2)
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def stalling_origin() -> StallingOrigin:
+    return shared_stalling_origin()
 
 
 @pytest.fixture
