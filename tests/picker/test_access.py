@@ -15,7 +15,7 @@ import pytest
 from picker import access, policies
 from picker.access import Credentials
 from picker.errors import AuthenticationFailed, Forbidden, NotFound, PolicyError
-from picker.models import FileLink
+from picker.models import FileLink, StorageTarget
 
 NOW = 1_000_000.0
 SECRET = "s3cret"
@@ -460,3 +460,17 @@ def test_authorize_without_credentials(app, make_app):
     with pytest.raises(AuthenticationFailed) as excinfo:
         access.authorize(app, Credentials(), "remove", owner_only=True)
     assert (excinfo.value.code, excinfo.value.status) == ("apikey_required", 401)
+
+
+@pytest.mark.django_db
+def test_filelink_for_loads_the_app_and_storage_target_in_one_query(
+    app, store, django_assert_num_queries
+):
+    handle = store(app, b"x", filename="x.txt").json()["handle"]
+    target = StorageTarget.objects.create(
+        app=app, bucket="b", region="us-east-1", access_key_id="k", secret_access_key="s"
+    )
+    FileLink.objects.filter(handle=handle).update(storage_target=target)
+    with django_assert_num_queries(1):
+        link = access.filelink_for(handle)
+        assert (link.app.name, link.storage_target.bucket) == (app.name, "b")
