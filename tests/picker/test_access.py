@@ -327,14 +327,14 @@ def test_malformed_basic_is_a_401(header, detail):
 @pytest.mark.django_db
 def test_app_by_key(app):
     assert access.app_by_key(app.apikey) == app
-    for key, code in (
-        (None, "apikey_required"),
-        ("", "apikey_required"),
-        ("nope", "invalid_apikey"),
+    for key, code, detail in (
+        (None, "apikey_required", "an API key is required (key=APIKEY)"),
+        ("", "apikey_required", "an API key is required (key=APIKEY)"),
+        ("nope", "invalid_apikey", "unknown API key"),
     ):
         with pytest.raises(AuthenticationFailed) as excinfo:
             access.app_by_key(key)
-        assert excinfo.value.code == code
+        assert (excinfo.value.code, excinfo.value.detail) == (code, detail)
 
 
 @pytest.mark.django_db
@@ -408,6 +408,7 @@ def test_authorize_with_the_apps_basic_secret_allows_everything(app, other_app, 
     with pytest.raises(Forbidden) as excinfo:
         access.authorize(app, Credentials(basic_secret=other_app.secret), "read")
     assert (excinfo.value.code, excinfo.value.status) == ("invalid_secret", 403)
+    assert excinfo.value.detail == "the secret is not this file's app's secret"
 
 
 @pytest.mark.django_db
@@ -460,6 +461,7 @@ def test_authorize_without_credentials(app, make_app):
     with pytest.raises(AuthenticationFailed) as excinfo:
         access.authorize(app, Credentials(), "remove", owner_only=True)
     assert (excinfo.value.code, excinfo.value.status) == ("apikey_required", 401)
+    assert excinfo.value.detail == "an API key is required (key=APIKEY)"
 
 
 @pytest.mark.django_db
