@@ -15,7 +15,7 @@ import pytest
 from picker import access, policies
 from picker.access import Credentials
 from picker.errors import AuthenticationFailed, Forbidden, NotFound, PolicyError
-from picker.models import FileLink
+from picker.models import FileLink, StorageTarget
 
 NOW = 1_000_000.0
 SECRET = "s3cret"
@@ -327,14 +327,14 @@ def test_malformed_basic_is_a_401(header, detail):
 @pytest.mark.django_db
 def test_app_by_key(app):
     assert access.app_by_key(app.apikey) == app
-    for key, code in (
-        (None, "apikey_required"),
-        ("", "apikey_required"),
-        ("nope", "invalid_apikey"),
+    for key, code, detail in (
+        (None, "apikey_required", "an API key is required (key=APIKEY)"),
+        ("", "apikey_required", "an API key is required (key=APIKEY)"),
+        ("nope", "invalid_apikey", "unknown API key"),
     ):
         with pytest.raises(AuthenticationFailed) as excinfo:
             access.app_by_key(key)
-        assert excinfo.value.code == code
+        assert (excinfo.value.code, excinfo.value.detail) == (code, detail)
 
 
 @pytest.mark.django_db
@@ -408,6 +408,7 @@ def test_authorize_with_the_apps_basic_secret_allows_everything(app, other_app, 
     with pytest.raises(Forbidden) as excinfo:
         access.authorize(app, Credentials(basic_secret=other_app.secret), "read")
     assert (excinfo.value.code, excinfo.value.status) == ("invalid_secret", 403)
+    assert excinfo.value.detail == "the secret is not this file's app's secret"
 
 
 @pytest.mark.django_db
@@ -460,3 +461,18 @@ def test_authorize_without_credentials(app, make_app):
     with pytest.raises(AuthenticationFailed) as excinfo:
         access.authorize(app, Credentials(), "remove", owner_only=True)
     assert (excinfo.value.code, excinfo.value.status) == ("apikey_required", 401)
+    assert excinfo.value.detail == "an API key is required (key=APIKEY)"
+
+
+@pytest.mark.django_db
+def test_filelink_for_loads_the_app_and_storage_target_in_one_query(
+    app, store, django_assert_num_queries
+):
+    handle = store(app, b"x", filename="x.txt").json()["handle"]
+    target = StorageTarget.objects.create(
+        app=app, bucket="b", region="us-east-1", access_key_id="k", secret_access_key="s"
+    )
+    FileLink.objects.filter(handle=handle).update(storage_target=target)
+    with django_assert_num_queries(1):
+        link = access.filelink_for(handle)
+        assert (link.app.name, link.storage_target.bucket) == (app.name, "b")
