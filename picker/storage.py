@@ -290,9 +290,7 @@ class ChainReader:
     def __init__(self, iterators):
         self._iterators = iter(iterators)
         self._current = iter(())
-        # Grown in place: `bytes += chunk` copied the whole buffer for every chunk, so a
-        # read(8 MiB) of 1 MiB chunks made transient copies of up to 8 MiB each (S3 memory).
-        self._buffer = bytearray()
+        self._buffer = b""
 
     def read(self, n: int = CHUNK) -> bytes:
         while len(self._buffer) < n:
@@ -304,7 +302,5 @@ class ChainReader:
                 self._current = iter(nxt)
                 continue
             self._buffer += chunk
-        with memoryview(self._buffer) as view:
-            data = bytes(view[:n])
-        del self._buffer[:n]
+        data, self._buffer = self._buffer[:n], self._buffer[n:]
         return data
