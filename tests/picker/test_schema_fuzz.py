@@ -271,6 +271,12 @@ FLICKR_REQUEST_TOKEN = "oauth_callback_confirmed=true&oauth_token=rt&oauth_token
 FLICKR_REJECTED = {"stat": "fail", "code": 98, "message": "Invalid auth token"}
 
 
+def _flickr_answer(request):
+    if request.path_url.startswith("/services/oauth/request_token"):
+        return 200, {"Content-Type": "application/x-www-form-urlencoded"}, FLICKR_REQUEST_TOKEN
+    return 200, {"Content-Type": "application/json"}, json.dumps(FLICKR_REJECTED)
+
+
 @pytest.fixture
 def canned_flickr(settings):
     """Flickr (requests, not picker.outbound) answered in-process: nothing leaves the machine.
@@ -285,11 +291,8 @@ def canned_flickr(settings):
     settings.OPENPICKER_FLICKR_API_BASE = FLICKR
     settings.OPENPICKER_FLICKR_UPLOAD_BASE = f"{FLICKR}/up"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as flickr:
-        flickr.add(
-            responses.POST, f"{FLICKR}/services/oauth/request_token", body=FLICKR_REQUEST_TOKEN
-        )
         for method in (responses.GET, responses.POST):
-            flickr.add(method, re.compile(rf"{re.escape(FLICKR)}/.*"), json=FLICKR_REJECTED)
+            flickr.add_callback(method, re.compile(rf"{re.escape(FLICKR)}/.*"), _flickr_answer)
         yield flickr
 
 
@@ -439,17 +442,37 @@ def steer(case, credentials: str, variant: int, authorization: str = ""):
     return case
 
 
+# A well-formed item per cloud route, for cases whose generated `clouds` is not one.
+CLOUD_ITEMS = {
+    "cloud_folder_list": ({"path": "/"}, {"path": "/", "next": "2"}),
+    "cloud_store": ({"path": "/photos/1"}, {"path": "/photos/1", "store": {"location": "S3"}}),
+    "cloud_export": ({"filename": "pixel.png"}, {"title": "t", "tags": "a b"}),
+    "cloud_auth_logout": ({}, {}),
+}
+
+
 def _steer_cloud(body: dict, operation: str, variant: int) -> None:
     """A cloud call for the connected account's session (or a fresh one), naming `flickr`."""
+    from providers.flickr import proxy
+
     if variant % 4:
         body["token"] = SESSION
+    if operation.startswith("flickr_proxy"):
+        methods = sorted(proxy.READ_METHODS | proxy.WRITE_METHODS)
+        body["method"] = methods[variant % len(methods)]
+        return
     clouds = body.get("clouds")
-    if isinstance(clouds, dict) and clouds and variant % 3:
-        body["clouds"] = {"flickr": next(iter(clouds.values()))}
+    item = next(iter(clouds.values()), None) if isinstance(clouds, dict) and clouds else None
+    if not isinstance(item, dict) or variant % 2:
+        item = CLOUD_ITEMS[operation.rstrip("_0123456789")][variant % 2]
+    if variant % 5:
+        body["clouds"] = {"flickr": item}
+        for junk in ("flow", "policy", "signature", "apikey"):  # _credentials sets what it uses
+            body.pop(junk, None)
     if operation == "cloud_export" and variant % 2:
         body["handle"] = (HANDLE, SYMLINK, HOSTILE)[variant % 3]
         body.pop("url", None)
-    elif operation == "cloud_export" and "url" in body:
+    elif operation == "cloud_export":
         body["url"] = FETCH_URLS[variant % len(FETCH_URLS)]
 
 
