@@ -2,6 +2,7 @@
 
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import format_html
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.views import APIView
@@ -60,12 +61,14 @@ class AuthCallbackView(APIView):
             query.get("oauth_token", ""),
             query.get("oauth_verifier", ""),
         )
-        page = (
+        # The account name is the provider's (a user's display name): escaped, not trusted.
+        page = format_html(
             "<!doctype html><title>Connected</title>"
-            f'<p data-testid="connected">Connected to {chosen.name} as {connection.account_name}.'
-            " You can close this window.</p>"
+            '<p data-testid="connected">Connected to {} as {}. You can close this window.</p>'
             "<script>window.opener && window.opener.postMessage('openpicker-connected', '*');"
-            "window.close();</script>"
+            "window.close();</script>",
+            chosen.name,
+            connection.account_name,
         )
         return HttpResponse(page)
 

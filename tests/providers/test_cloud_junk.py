@@ -67,3 +67,18 @@ def test_auth_callback_refuses_junk_queries(client):
     assert_error(client.get(route, {"oauth_token": "forged", "oauth_verifier": "v"}), 400)
     assert_error(client.get("/api/client/nope/authCallback/open"), 404)
     assert_error(client.post(route), 405)
+
+
+def test_the_connected_page_escapes_the_providers_account_name(client, monkeypatch):
+    """The account name comes from the provider (a display name anyone can choose)."""
+    from providers import oauth
+    from providers.models import ProviderConnection
+
+    def finish(provider, session, request_token, verifier):
+        return ProviderConnection(account_name="<script>alert(1)</script>")
+
+    monkeypatch.setattr(oauth, "finish", finish)
+    page = client.get("/api/client/flickr/authCallback/open", {"oauth_token": "t"})
+    assert page.status_code == 200
+    assert b"<script>alert(1)</script>" not in page.content
+    assert b"as &lt;script&gt;alert(1)&lt;/script&gt;." in page.content
