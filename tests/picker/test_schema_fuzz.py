@@ -6,8 +6,10 @@ then 40 generated cases, positive and negative. A fuzzer that only ever sends ra
 handles would test nothing but the 401/404 paths, so case hooks steer about half of the cases
 at a seeded world: the app's API key, a signed policy or HTTP Basic (and malformed Basic
 headers, since `Authorization` is not in the schema), real handles (an image, a hostile image,
-a symlink), a multipart upload with a staged part and a correctly signed part URL, and URLs the
-fake fetcher below serves.
+a symlink), a multipart upload with a staged part and a correctly signed part URL, URLs the
+fake fetcher below serves, and for the provider routes (/cloud/..., /services/rest,
+/api/client/{provider}/...) the provider `flickr` and the session token of a connected Flickr
+account, whose calls a canned Flickr (`responses`, no network) answers.
 
 Checks: `not_a_server_error` (the point of the module) and `error_body_shape` (every 4xx is
 `{"error": ..., "detail": ...}` JSON). Runs are reproducible: Hypothesis is derandomized and
@@ -23,6 +25,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import socket
 import time
 import zlib
@@ -30,6 +33,7 @@ from contextlib import contextmanager
 from types import SimpleNamespace
 
 import pytest
+import responses
 import schemathesis
 import urllib3
 from hypothesis import strategies as st
@@ -41,6 +45,7 @@ SECRET = "fuzz-secret-" + "s" * 32
 HANDLE = "fuzzHandle0000000001"
 SYMLINK = "fuzzSymlink000000002"
 HOSTILE = "fuzzHostile000000003"
+SESSION = "fuzz-session-token-0000000000000001"  # the cloud session of a connected Flickr account
 UPLOAD_ID = "fuzz-upload-0000000000000000000000000001"
 PART_BYTES = b"hello"
 PART_MD5 = hashlib.md5(PART_BYTES, usedforsecurity=False)
@@ -110,6 +115,7 @@ class FuzzWorld:
 
         from picker import storage
         from picker.models import App, FileLink, MultipartPart, MultipartUpload
+        from providers.models import ProviderConnection, digest
 
         self.app = App.objects.create(name="fuzz", apikey=APIKEY, secret=SECRET)
         location = storage.location_for(self.app)
@@ -156,6 +162,16 @@ class FuzzWorld:
             provider="dropbox",
             source_url=f"http://{FETCH_HOST}/notes.txt",
             writeable=False,
+        )
+        ProviderConnection.objects.create(
+            app=self.app,
+            provider="flickr",
+            session_digest=digest(SESSION),
+            account_id="1@N00",
+            account_name="fuzz",
+            token="fuzz-flickr-token",
+            token_secret="fuzz-flickr-secret",
+            permissions="write",
         )
         upload = MultipartUpload.objects.create(
             upload_id=UPLOAD_ID,
@@ -249,8 +265,39 @@ def no_network(monkeypatch, settings):
     settings.OPENPICKER_OUTBOUND_ALLOW = [FETCH_HOST]
 
 
+FLICKR = "http://flickr.test"
+# What the canned Flickr answers: OAuth's request token, and every API call "token rejected".
+FLICKR_REQUEST_TOKEN = "oauth_callback_confirmed=true&oauth_token=rt&oauth_token_secret=rs"
+FLICKR_REJECTED = {"stat": "fail", "code": 98, "message": "Invalid auth token"}
+
+
+def _flickr_answer(request):
+    if request.path_url.startswith("/services/oauth/request_token"):
+        return 200, {"Content-Type": "application/x-www-form-urlencoded"}, FLICKR_REQUEST_TOKEN
+    return 200, {"Content-Type": "application/json"}, json.dumps(FLICKR_REJECTED)
+
+
 @pytest.fixture
-def fuzz_world(db, no_network, settings):
+def canned_flickr(settings):
+    """Flickr (requests, not picker.outbound) answered in-process: nothing leaves the machine.
+
+    The request-token step succeeds (so auth/open reaches its redirect) and every API call is
+    refused as Flickr refuses a revoked token, so the connected account's calls run the adapter's
+    error mapping. Any other requests URL gets a ConnectionError (Flickr unreachable).
+    """
+    settings.OPENPICKER_FLICKR_KEY = "fuzz-flickr-key"
+    settings.OPENPICKER_FLICKR_SECRET = "fuzz-flickr-secret"  # noqa: S105 - a fake Flickr's
+    settings.OPENPICKER_FLICKR_WWW_BASE = FLICKR
+    settings.OPENPICKER_FLICKR_API_BASE = FLICKR
+    settings.OPENPICKER_FLICKR_UPLOAD_BASE = f"{FLICKR}/up"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as flickr:
+        for method in (responses.GET, responses.POST):
+            flickr.add_callback(method, re.compile(rf"{re.escape(FLICKR)}/.*"), _flickr_answer)
+        yield flickr
+
+
+@pytest.fixture
+def fuzz_world(db, no_network, canned_flickr, settings):
     from django.core import signals
     from django.db import close_old_connections
 
@@ -377,12 +424,56 @@ def steer(case, credentials: str, variant: int, authorization: str = ""):
     elif operation == "multipart_put_part":
         _put_part(case)
         return case
+    elif operation.startswith(("cloud_", "flickr_proxy")):
+        present["in_body"] = True
+        if body is not None:
+            _steer_cloud(body, operation, variant)
+    elif operation.startswith("provider_auth"):
+        case.path_parameters = {**params, "provider": "flickr"}
+        if operation == "provider_auth_open" and variant % 3:
+            _query(case)["token"] = SESSION
+            if variant % 2:
+                _query(case)["perms"] = "write"
     elif operation in {"cdn", "cdn_metadata"}:
         case.path_parameters = {"path": _cdn_path(params.get("path", ""), variant)}
         if credentials not in {"basic", "bad-basic"}:
             return case
     _credentials(case, credentials, **present)
     return case
+
+
+# A well-formed item per cloud route, for cases whose generated `clouds` is not one.
+CLOUD_ITEMS = {
+    "cloud_folder_list": ({"path": "/"}, {"path": "/", "next": "2"}),
+    "cloud_store": ({"path": "/photos/1"}, {"path": "/photos/1", "store": {"location": "S3"}}),
+    "cloud_export": ({"filename": "pixel.png"}, {"title": "t", "tags": "a b"}),
+    "cloud_auth_logout": ({}, {}),
+}
+
+
+def _steer_cloud(body: dict, operation: str, variant: int) -> None:
+    """A cloud call for the connected account's session (or a fresh one), naming `flickr`."""
+    from providers.flickr import proxy
+
+    if variant % 4:
+        body["token"] = SESSION
+    if operation.startswith("flickr_proxy"):
+        methods = sorted(proxy.READ_METHODS | proxy.WRITE_METHODS)
+        body["method"] = methods[variant % len(methods)]
+        return
+    clouds = body.get("clouds")
+    item = next(iter(clouds.values()), None) if isinstance(clouds, dict) and clouds else None
+    if not isinstance(item, dict) or variant % 2:
+        item = CLOUD_ITEMS[operation.rstrip("_0123456789")][variant % 2]
+    if variant % 5:
+        body["clouds"] = {"flickr": item}
+        for junk in ("flow", "policy", "signature", "apikey"):  # _credentials sets what it uses
+            body.pop(junk, None)
+    if operation == "cloud_export" and variant % 2:
+        body["handle"] = (HANDLE, SYMLINK, HOSTILE)[variant % 3]
+        body.pop("url", None)
+    elif operation == "cloud_export":
+        body["url"] = FETCH_URLS[variant % len(FETCH_URLS)]
 
 
 def flatmap_case(context, case):
