@@ -18,7 +18,7 @@ from functools import lru_cache
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
-from picker.errors import Forbidden, InvalidPath
+from picker.errors import BadRequest, Forbidden, InvalidPath
 from picker.keys import build_key, clean_path
 from picker.models import App, FileLink, StorageTarget
 from picker.streams import CHUNK
@@ -209,9 +209,22 @@ def write(location: Location, key: str, reader, content_type: str) -> str:
         raise InvalidPath(
             "a file of this app already exists where this path needs a folder"
         ) from None
-    except BaseException:
+    except BaseException as error:
+        if _s3_error_code(error) == "NoSuchBucket":
+            # Nothing was written: the app's `container` names a bucket that does not exist.
+            raise BadRequest(
+                f"the bucket {location.container!r} does not exist", code="bucket_not_found"
+            ) from None
         delete_unless_linked(location, key)
         raise
+
+
+def _s3_error_code(error: BaseException) -> str | None:
+    """The S3 error code of a botocore ClientError (without importing botocore)."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return (response.get("Error") or {}).get("Code")
+    return None
 
 
 def delete_unless_linked(location: Location, key: str) -> bool:

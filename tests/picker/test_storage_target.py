@@ -56,6 +56,14 @@ def test_container_picks_another_bucket_of_the_app(client, app, own_bucket, moto
     assert body(client.get(f"/api/file/{blob['handle']}")) == b"other"
 
 
+def test_container_naming_a_missing_bucket_is_a_400(client, app, own_bucket, moto, store):
+    response = store(app, b"lost", filename="z.txt", container="customer-missing")
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "bucket_not_found"
+    assert "customer-missing" in response.json()["detail"]
+    assert not FileLink.objects.filter(app=app).exists()
+
+
 def test_credentials_are_encrypted_at_rest(own_bucket):
     from django.db import connection
 
