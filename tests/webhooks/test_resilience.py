@@ -26,10 +26,10 @@ from webhooks.models import Delivery, WebhookEndpoint
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 # 1,000 on Redis and PostgreSQL; fewer on the embedded broker, which polls a SQLite table.
-EVENTS = 1000 if PROFILE == "services" else 300
+EVENTS = 1000 if PROFILE == "services" else 150
 
 
-def wait_for(condition, worker: CeleryWorker | None, timeout: float = 300, what: str = "") -> None:
+def wait_for(condition, worker: CeleryWorker | None, timeout: float = 240, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if worker is not None:
