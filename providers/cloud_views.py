@@ -211,6 +211,7 @@ class ExportView(APIView):
     def post(self, request):
         call = validated(ExportRequest, request, ("pick", "read"))
         data = call.data
+        cloud.check_exportable(data["clouds"])
         source = transfers.export_source(call.app, data.get("handle"), data.get("url"))
         if isinstance(source, str):
             if call.policy is not None:

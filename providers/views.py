@@ -28,12 +28,7 @@ def auth_open(request, provider):
 def auth_callback(request, provider):
     """The provider sends the browser back here; the connection is made once."""
     chosen = base.get(provider)
-    connection = oauth.finish(
-        chosen,
-        request.session,
-        request.GET.get("oauth_token", ""),
-        request.GET.get("oauth_verifier", ""),
-    )
+    connection = oauth.finish(chosen, request.session, *oauth.callback_params(chosen, request.GET))
     page = (
         "<!doctype html><title>Connected</title>"
         f'<p data-testid="connected">Connected to {chosen.name} as {connection.account_name}.'
