@@ -167,6 +167,12 @@ def test_revoked_token_asks_to_reconnect_and_reconnecting_works(sandbox_api, app
     assert cloud("folder/list", token=token, clouds={"instagram": {}})["instagram"]["contents"]
 
     catalogue.revoke_all()  # the user removed the app at Instagram
+    path = f"/{catalogue.media()[0][0].id}"
+    picked = cloud("store/", token=token, clouds={"instagram": {"path": path}})["instagram"]
+    assert "redirect_url" in picked["auth"] and "url" not in picked
+    assert not ProviderConnection.objects.filter(provider="instagram").exists()
+    connect_in_browser(browser, picked["auth"]["redirect_url"])
+    catalogue.revoke_all()
     listed = cloud("folder/list", token=token, clouds={"instagram": {"path": "/"}})["instagram"]
     assert listed["contents"] == [] and "redirect_url" in listed["auth"]
     assert not ProviderConnection.objects.filter(provider="instagram").exists()
