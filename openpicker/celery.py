@@ -21,6 +21,10 @@ app.conf.beat_schedule = {
         "task": "picker.tasks.expire_multipart_uploads",
         "schedule": crontab(minute="*/15"),
     },
+    "refresh-instagram-tokens": {
+        "task": "providers.instagram.refresh_tokens",
+        "schedule": crontab(minute=7),
+    },
 }
 
 

@@ -266,6 +266,57 @@ OPENPICKER_FLICKR_UPLOAD_BASE = os.environ.get(
 OPENPICKER_FLICKR_CALLS_PER_HOUR = int(os.environ.get("OPENPICKER_FLICKR_CALLS_PER_HOUR", 3600))
 # Photos per folder page of the cloud API (Flickr allows up to 500 per call).
 OPENPICKER_FLICKR_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_FLICKR_PAGE_SIZE", 100)), 500)
+# Instagram (providers.instagram, the "Instagram API with Instagram Login"): the instance's
+# default app and the bases (authorize page, OAuth host, Graph host). With the sandbox on they
+# point at the fake Instagram under /sandbox/instagram and its fixed app.
+OPENPICKER_SANDBOX_INSTAGRAM_BASE = f"{OPENPICKER_BASE_URL}/sandbox/instagram"
+_instagram_defaults = (
+    {
+        "CLIENT_ID": "990000000000001",
+        "CLIENT_SECRET": "5f4e3d2c1b0a99887766554433221100",
+        "AUTHORIZE_BASE": OPENPICKER_SANDBOX_INSTAGRAM_BASE,
+        "API_BASE": OPENPICKER_SANDBOX_INSTAGRAM_BASE,
+        "GRAPH_BASE": f"{OPENPICKER_SANDBOX_INSTAGRAM_BASE}/graph",
+    }
+    if OPENPICKER_SANDBOX
+    else {
+        "CLIENT_ID": "",
+        "CLIENT_SECRET": "",
+        "AUTHORIZE_BASE": "https://www.instagram.com",
+        "API_BASE": "https://api.instagram.com",
+        "GRAPH_BASE": "https://graph.instagram.com",
+    }
+)
+OPENPICKER_INSTAGRAM_CLIENT_ID = os.environ.get(
+    "OPENPICKER_INSTAGRAM_CLIENT_ID", _instagram_defaults["CLIENT_ID"]
+)
+OPENPICKER_INSTAGRAM_CLIENT_SECRET = os.environ.get(
+    "OPENPICKER_INSTAGRAM_CLIENT_SECRET", _instagram_defaults["CLIENT_SECRET"]
+)
+OPENPICKER_INSTAGRAM_AUTHORIZE_BASE = os.environ.get(
+    "OPENPICKER_INSTAGRAM_AUTHORIZE_BASE", _instagram_defaults["AUTHORIZE_BASE"]
+).rstrip("/")
+OPENPICKER_INSTAGRAM_API_BASE = os.environ.get(
+    "OPENPICKER_INSTAGRAM_API_BASE", _instagram_defaults["API_BASE"]
+).rstrip("/")
+OPENPICKER_INSTAGRAM_GRAPH_BASE = os.environ.get(
+    "OPENPICKER_INSTAGRAM_GRAPH_BASE", _instagram_defaults["GRAPH_BASE"]
+).rstrip("/")
+# oauthlib refuses plain-HTTP token endpoints; only the sandbox (or a test) may lift that.
+OPENPICKER_INSTAGRAM_ALLOW_HTTP = env_bool("OPENPICKER_INSTAGRAM_ALLOW_HTTP") or OPENPICKER_SANDBOX
+# Media per folder page of the cloud API (Graph allows up to 100 per call).
+OPENPICKER_INSTAGRAM_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_INSTAGRAM_PAGE_SIZE", 25)), 100)
+# Long-lived tokens (60 days) are refreshed by the beat task when they expire within this.
+OPENPICKER_INSTAGRAM_REFRESH_BEFORE_DAYS = int(
+    os.environ.get("OPENPICKER_INSTAGRAM_REFRESH_BEFORE_DAYS", 10)
+)
+# The fake Instagram's media_url lifetime (seconds) and Graph calls per token and hour.
+OPENPICKER_SANDBOX_INSTAGRAM_MEDIA_TTL = int(
+    os.environ.get("OPENPICKER_SANDBOX_INSTAGRAM_MEDIA_TTL", 3600)
+)
+OPENPICKER_SANDBOX_INSTAGRAM_CALLS_PER_HOUR = int(
+    os.environ.get("OPENPICKER_SANDBOX_INSTAGRAM_CALLS_PER_HOUR", 200)
+)
 if OPENPICKER_SANDBOX:
     from urllib.parse import urlsplit as _urlsplit
 

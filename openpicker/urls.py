@@ -13,6 +13,7 @@ urlpatterns = [
 ]
 if settings.OPENPICKER_SANDBOX:
     urlpatterns.append(path("sandbox/flickr/", include("providers.sandbox.flickr.urls")))
+    urlpatterns.append(path("sandbox/instagram/", include("providers.sandbox.instagram.urls")))
 
 handler400 = "picker.api.errors.bad_request"
 handler403 = "picker.api.errors.permission_denied"

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from picker.errors import BadRequest
 from providers import base
 from providers.errors import ProviderTokenRejected
 from providers.models import ProviderConnection, digest
@@ -76,6 +77,18 @@ def list_folder(app, provider_name: str, token: str, path: str, page: int | None
         "contents": listed["contents"],
         "next": None if listed["next"] is None else str(listed["next"]),
     }
+
+
+def check_exportable(provider_names) -> None:
+    """Refuse an export naming a provider that takes none (Instagram), before anything is read,
+    written or sent to any provider."""
+    for name in provider_names:
+        provider = base.get(name)
+        if not getattr(provider, "exports", True):
+            raise BadRequest(
+                f"Exporting a file to {provider.label} is not possible.",
+                code="export_not_supported",
+            )
 
 
 def logout(app, provider_names: list[str], token: str) -> list[str]:

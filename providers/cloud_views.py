@@ -20,6 +20,7 @@ from picker.models import App
 from picker.policies import Policy
 from picker.schema import BLOB, errors
 from providers import base, cloud, transfers
+from providers.errors import ProviderTokenRejected
 
 
 class _Credentials(serializers.Serializer):
@@ -186,7 +187,12 @@ class StoreView(APIView):
             if item.get("store") is not None:
                 policy = access.authorize(call.app, call.creds, "store")
                 options = files.StoreOptions.build(**_store_fields(item["store"]))
-            link, meta = transfers.pick(connection, item["path"], options, policy)
+            try:
+                link, meta = transfers.pick(connection, item["path"], options, policy)
+            except ProviderTokenRejected:  # revoked at the provider: reconnect, as a list does
+                base.get(name).disconnect(connection)
+                answer[name] = cloud.auth_needed(call.app, name, call.token)
+                continue
             cloud.touch(connection)
             answer[name] = transfers.blob(link, meta)
         return Response(answer)
@@ -211,6 +217,7 @@ class ExportView(APIView):
     def post(self, request):
         call = validated(ExportRequest, request, ("pick", "read"))
         data = call.data
+        cloud.check_exportable(data["clouds"])
         source = transfers.export_source(call.app, data.get("handle"), data.get("url"))
         if isinstance(source, str):
             if call.policy is not None:

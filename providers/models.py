@@ -46,7 +46,10 @@ class ProviderConnection(models.Model):
     account_id = models.CharField(max_length=255)
     account_name = models.CharField(max_length=255, blank=True)
     token = SealedTextField()
-    token_secret = SealedTextField(blank=True, default="")
+    # OAuth 1.0a's token secret; OAuth 2.0 has none (NULL: the sealed field stores "" as NULL).
+    token_secret = SealedTextField(blank=True, null=True, default="")
+    # When the access token stops working (OAuth 2.0 tokens that expire), refreshed before then.
+    token_expires = models.DateTimeField(null=True, blank=True)
     permissions = models.CharField(max_length=32)
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(auto_now=True)

@@ -26,6 +26,15 @@ def browser_value(session) -> str:
     return session[BROWSER_KEY]
 
 
+def callback_params(provider: base.Provider, query) -> tuple[str, str]:
+    """(request token, verifier) of a callback's query: OAuth 1.0a's oauth_token and
+    oauth_verifier, unless the provider reads its own (OAuth 2.0: state and code)."""
+    own = getattr(provider, "callback_params", None)
+    if own is not None:
+        return own(query)
+    return query.get("oauth_token", ""), query.get("oauth_verifier", "")
+
+
 def start(
     provider: base.Provider, app, session, session_token: str, callback: str, permissions: str
 ) -> str:

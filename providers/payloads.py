@@ -18,3 +18,6 @@ class AuthCallbackQuery(serializers.Serializer):
 
     oauth_token = serializers.CharField(max_length=512, required=False, allow_blank=True)
     oauth_verifier = serializers.CharField(max_length=512, required=False, allow_blank=True)
+    # OAuth 2.0 (Instagram): the code and the state it was asked with.
+    code = serializers.CharField(max_length=2048, required=False, allow_blank=True)
+    state = serializers.CharField(max_length=512, required=False, allow_blank=True)

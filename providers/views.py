@@ -54,12 +54,9 @@ class AuthCallbackView(APIView):
     def get(self, request, provider):
         """The provider sends the browser back here; the connection is made once."""
         chosen = base.get(provider)
-        query = _query(AuthCallbackQuery, request)
+        _query(AuthCallbackQuery, request)  # bounded values, whatever the provider's protocol
         connection = oauth.finish(
-            chosen,
-            request.session,
-            query.get("oauth_token", ""),
-            query.get("oauth_verifier", ""),
+            chosen, request.session, *oauth.callback_params(chosen, request.query_params)
         )
         # The account name is the provider's (a user's display name): escaped, not trusted.
         page = format_html(

@@ -55,3 +55,23 @@ class FlickrUpload(models.Model):
 
     def __str__(self):
         return f"upload {self.pk}"
+
+
+class InstagramToken(models.Model):
+    """A fake Instagram's authorization code or access token (short- or long-lived)."""
+
+    CODE, SHORT, LONG = "code", "short", "long"
+
+    value = models.CharField(max_length=128, unique=True)
+    kind = models.CharField(max_length=8, choices=[(CODE, CODE), (SHORT, SHORT), (LONG, LONG)])
+    client_id = models.CharField(max_length=64)
+    redirect_uri = models.TextField(blank=True)
+    scope = models.CharField(max_length=255, blank=True)
+    used = models.BooleanField(default=False)
+    revoked = models.BooleanField(default=False)
+    calls = models.IntegerField(default=0)
+    issued = models.DateTimeField()
+    expires = models.DateTimeField()
+
+    def __str__(self):
+        return f"instagram {self.kind}"

@@ -8,6 +8,7 @@ from tests.conftest import server_env
 from tests.servers import OpenPickerServer
 
 PAGE_SIZE = 10
+MEDIA_TTL = 3  # seconds a sandbox Instagram media_url works
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +25,8 @@ def sandbox_api(django_db_setup, django_db_blocker, tmp_path_factory):
             server_env(
                 OPENPICKER_SANDBOX="1",
                 OPENPICKER_FLICKR_PAGE_SIZE=str(PAGE_SIZE),
+                OPENPICKER_INSTAGRAM_PAGE_SIZE=str(PAGE_SIZE),
+                OPENPICKER_SANDBOX_INSTAGRAM_MEDIA_TTL=str(MEDIA_TTL),
                 CELERY_BROKER_URL=f"sqla+sqlite:///{broker}",
             )
         )
@@ -42,4 +45,19 @@ def flickr_sandbox(sandbox_api, settings):
     settings.OPENPICKER_FLICKR_WWW_BASE = base
     settings.OPENPICKER_FLICKR_API_BASE = base
     settings.OPENPICKER_FLICKR_UPLOAD_BASE = f"{base}/up"
+    return base
+
+
+@pytest.fixture
+def instagram_sandbox(sandbox_api, settings):
+    """Point this process's Instagram settings at the sandbox server's fake Instagram."""
+    base = f"{sandbox_api.url}/sandbox/instagram"
+    settings.OPENPICKER_OUTBOUND_ALLOW = [urlsplit(sandbox_api.url).netloc]
+    settings.OPENPICKER_INSTAGRAM_CLIENT_ID = "990000000000001"
+    settings.OPENPICKER_INSTAGRAM_CLIENT_SECRET = "5f4e3d2c1b0a99887766554433221100"  # noqa: S105
+    settings.OPENPICKER_INSTAGRAM_AUTHORIZE_BASE = base
+    settings.OPENPICKER_INSTAGRAM_API_BASE = base
+    settings.OPENPICKER_INSTAGRAM_GRAPH_BASE = f"{base}/graph"
+    settings.OPENPICKER_INSTAGRAM_ALLOW_HTTP = True
+    settings.OPENPICKER_INSTAGRAM_PAGE_SIZE = PAGE_SIZE
     return base

@@ -1,0 +1,137 @@
+"""Instagram (API with Instagram Login) calls: the OAuth 2.0 code flow through requests-oauthlib,
+the long-lived token exchange and refresh, and Graph reads. Bases come from settings only.
+
+Mapping replies to picker items is adapter.py's job; this module only talks to Instagram.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from contextlib import contextmanager
+
+import requests
+from django.conf import settings
+from oauthlib.oauth2 import OAuth2Error
+from requests.adapters import HTTPAdapter
+from requests_oauthlib import OAuth2Session
+from urllib3.util.retry import Retry
+
+from providers.errors import ProviderError
+from providers.instagram import adapter
+
+TIMEOUT = 30
+SCOPE = ["instagram_business_basic"]
+# Connection errors and 5xx on these idempotent GETs retried by urllib3; Graph's own rate-limit
+# and is_transient errors (HTTP 400 with a code) retried here with backoff.
+RETRY = Retry(total=3, backoff_factor=0.5, status_forcelist=(500, 502, 503, 504))
+TRANSIENT_TRIES = 3
+BACKOFF = 0.5
+
+
+@contextmanager
+def _transport(url: str):
+    """oauthlib refuses http:// OAuth URLs; the sandbox (OPENPICKER_INSTAGRAM_ALLOW_HTTP) is
+    plain HTTP, so only then is that check lifted (for the process: a scoped lift would race
+    between threads)."""
+    if url.startswith("http://") and settings.OPENPICKER_INSTAGRAM_ALLOW_HTTP:
+        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    yield
+
+
+def _unwrap(response: requests.Response) -> requests.Response:
+    """requests-oauthlib compliance hook: Instagram wraps the token in {"data": [{…}]} (or
+    answers flat, or with its own error shape); hand oauthlib the flat token."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response
+    try:
+        token = adapter.token_reply(body)
+    except ProviderError as exc:
+        token = {"error": "invalid_grant", "error_description": exc.detail}
+    token.setdefault("token_type", "Bearer")
+    response._content = json.dumps(token).encode()
+    response.status_code = 200 if "access_token" in token else 400
+    return response
+
+
+class InstagramClient:
+    """One Instagram app (client id and secret) and, once connected, one user's token."""
+
+    def __init__(self, client_id: str, secret: str, token: str | None = None):
+        self.client_id, self.secret, self.token = client_id, secret, token
+        self.authorize_base = settings.OPENPICKER_INSTAGRAM_AUTHORIZE_BASE
+        self.api = settings.OPENPICKER_INSTAGRAM_API_BASE
+        self.graph = settings.OPENPICKER_INSTAGRAM_GRAPH_BASE
+
+    # The OAuth 2.0 code flow
+    def oauth(self, redirect_uri: str, state: str | None = None) -> OAuth2Session:
+        session = OAuth2Session(self.client_id, redirect_uri=redirect_uri, scope=SCOPE, state=state)
+        session.register_compliance_hook("access_token_response", _unwrap)
+        return session
+
+    def authorization_url(self, redirect_uri: str, state: str) -> str:
+        endpoint = f"{self.authorize_base}/oauth/authorize"
+        with self.oauth(redirect_uri, state) as session, _transport(endpoint):
+            url, _ = session.authorization_url(endpoint)
+        return url
+
+    def exchange_code(self, redirect_uri: str, code: str) -> dict:
+        """The code (once) → a short-lived token: {access_token, user_id, permissions}."""
+        url = f"{self.api}/oauth/access_token"
+        try:
+            with self.oauth(redirect_uri) as session, _transport(url):
+                token = session.fetch_token(
+                    url,
+                    code=code,
+                    client_secret=self.secret,
+                    include_client_id=True,
+                    timeout=TIMEOUT,
+                )
+        except (OAuth2Error, ValueError, requests.RequestException) as exc:
+            raise ProviderError(f"Instagram refused the code: {exc}") from exc
+        return dict(token)
+
+    def long_lived(self, short_token: str) -> dict:
+        """Short-lived → long-lived (60 days): {access_token, token_type, expires_in}."""
+        return self.get(
+            "access_token",
+            token=short_token,
+            grant_type="ig_exchange_token",
+            client_secret=self.secret,
+        )
+
+    def refresh(self, long_token: str) -> dict:
+        """A long-lived token at least 24 h old → a new one for 60 days."""
+        return self.get("refresh_access_token", token=long_token, grant_type="ig_refresh_token")
+
+    # Graph reads
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        mounted = HTTPAdapter(max_retries=RETRY)
+        session.mount("http://", mounted)
+        session.mount("https://", mounted)
+        return session
+
+    def get(self, path: str, token: str | None = None, **params) -> dict:
+        """GET {graph}/{path} with the token; Graph errors raise (adapter.graph_error), the
+        transient ones (rate limits, is_transient) only after TRANSIENT_TRIES with backoff."""
+        query = {**params, "access_token": token or self.token}
+        url = f"{self.graph}/{path.lstrip('/')}"
+        for attempt in range(TRANSIENT_TRIES):
+            try:
+                with self.session() as session:
+                    response = session.get(url, params=query, timeout=TIMEOUT)
+                reply = response.json()
+            except (ValueError, requests.RequestException) as exc:
+                raise ProviderError(f"Instagram did not answer {path}: {exc}") from exc
+            error = adapter.graph_error(reply)
+            if isinstance(error, adapter.ProviderTransient) and attempt + 1 < TRANSIENT_TRIES:
+                time.sleep(BACKOFF * 2**attempt)
+                continue
+            if error is None and response.status_code >= 400:
+                raise ProviderError(f"Instagram answered {path} with HTTP {response.status_code}")
+            return adapter.check(reply)
+        raise AssertionError("unreachable")  # pragma: no cover
