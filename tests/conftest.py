@@ -19,6 +19,9 @@ from tests.servers import MotoS3, OpenPickerServer
 
 PROFILE = os.environ.get("OPENPICKER_TEST_PROFILE", "embedded")
 
+# Browser fixtures (`browser`, `page`): Debian's Chromium through Playwright.
+pytest_plugins = ["tests.browser"]
+
 
 def _require(host: str, port: int, what: str) -> None:
     try:
