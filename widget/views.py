@@ -57,15 +57,23 @@ def hashed_asset(request, name: str):
 
 def _refuse(request, app: App | None, message: str, status: int) -> HttpResponse:
     response = render(request, "widget/refused.html", {"message": message}, status=status)
-    response["Content-Security-Policy"] = _csp(app)
-    return response
+    return _secured(response, app)
 
 
-def _csp(app: App | None) -> str:
-    return (
+def _secured(response: HttpResponse, app: App | None) -> HttpResponse:
+    """The dialog's headers: framed only by the app's origins, talking only to itself.
+
+    Cross-Origin-Opener-Policy stays `unsafe-none` (Django's default is `same-origin`): opened
+    as a popup, the dialog must keep its opener to answer it (to its origin only).
+    """
+    response["Content-Security-Policy"] = (
         "default-src 'self'; img-src * data: blob:; script-src 'self'; style-src 'self'; "
         f"connect-src 'self'; frame-ancestors {origins.frame_ancestors(app)}; base-uri 'none'"
     )
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @xframe_options_exempt
@@ -115,7 +123,4 @@ def dialog(request, mode: str):
             },
         },
     )
-    response["Content-Security-Policy"] = _csp(app)
-    response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
+    return _secured(response, app)

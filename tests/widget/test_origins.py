@@ -72,6 +72,7 @@ document.getElementById("open").onclick = function () {{
     with page.context.expect_page() as opened:
         page.click("#open")
     popup = opened.value
+    assert popup.evaluate("window.opener !== null")  # it could answer the lure, if it would
     connect(popup, popup.main_frame)
     open_folder(popup, "/photostream/")
     choose(popup, 0)

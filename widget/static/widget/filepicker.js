@@ -176,7 +176,8 @@
       frame.setAttribute("allow", "clipboard-read");
       frame.src = url;
       overlay.appendChild(frame);
-      document.body.appendChild(overlay);
+      // Called from a script in <head>, before <body> exists: the overlay goes on <html>.
+      (document.body || document.documentElement).appendChild(overlay);
       return {window: frame.contentWindow, close: function () { overlay.remove(); }};
     }
     var own = document.getElementById(container);
