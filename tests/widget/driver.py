@@ -72,7 +72,9 @@ def wait_for_call(page, fn: str, kind: str = "success", count: int = 1, timeout:
 def dialog(page):
     """The dialog's frame, once the library has opened it as a modal."""
     page.wait_for_selector("[data-openpicker=modal] iframe")
-    return page.frame_locator("[data-openpicker=modal] iframe")
+    frame = page.frame_locator("[data-openpicker=modal] iframe")
+    frame.locator("body[data-ready]").wait_for()  # its script is running
+    return frame
 
 
 def connect(page, frame, decision: str = "allow") -> None:

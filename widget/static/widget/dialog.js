@@ -656,4 +656,5 @@
     (config.services.length === 1 ? config.services[0] : null);
   if (first) open(first);
   else if (config.services.length) document.querySelector("[data-service]").focus();
+  document.body.setAttribute("data-ready", "true"); // for integrators' browser tests
 })(window, document);
