@@ -81,10 +81,13 @@ def shoot(request):
     """page.screenshot into $OPENPICKER_SCREENSHOTS (docs/ when making the README's pictures)."""
     folder = os.environ.get("OPENPICKER_SCREENSHOTS")
 
-    def take(target, name: str) -> None:
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            target.screenshot(path=str(Path(folder) / f"{name}.png"))
+    def take(page, name: str) -> None:
+        if not folder:
+            return
+        for frame in page.frames:  # thumbnails drawn, not half-loaded
+            frame.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"))
 
     return take
 

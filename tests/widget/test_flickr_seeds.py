@@ -13,7 +13,7 @@ from providers.flickr.provider import photo_id
 from providers.sandbox.flickr.catalogue import find_photo
 from providers.sandbox.models import FlickrUpload
 from tests.widget import seeds
-from tests.widget.conftest import SEED_FILE_SIZE
+from tests.widget.conftest import SEED_FILE_SIZE, jpeg
 from tests.widget.driver import (
     choose,
     connect,
@@ -44,7 +44,9 @@ def test_flickr_pick(page, widget_api, integrator, shop, shoot):
     page.click("#run")
     frame = dialog(page)
     connect(page, frame)
+    shoot(page, "flickr-albums")
     open_folder(frame, "/photostream/")
+    shoot(page, "flickr-grid")
     path = choose(frame, 2)
 
     (call,) = wait_for_call(page, "pick")
@@ -62,10 +64,13 @@ def test_flickr_export_of_a_url(page, widget_api, integrator, shop, public_file,
     and uploads it to Flickr; the callback's blob serves the same picture."""
     logs = []
     page.on("console", lambda message: logs.append(message.text))
+    # The dialog previews the file: this browser cannot reach the real host either.
+    page.route(seeds.SEED_EXPORT_URL, lambda route: route.fulfill(body=jpeg(SEED_FILE_SIZE)))
     page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.FLICKR_EXPORT))
     page.click("#run")
     frame = dialog(page)
     assert frame.get_by_test_id("filename").input_value() == "newFile"
+    shoot(page, "export")
     frame.get_by_test_id("save").click()
     connect(page, frame)  # export needs a connection with write access
 

@@ -21,7 +21,7 @@ def shop(make_app, integrator):
     return make_app("shop", allowed_origins=[integrator.origin])
 
 
-def test_instagram_pick(page, widget_api, integrator, shop):
+def test_instagram_pick(page, widget_api, integrator, shop, shoot):
     logs = []
     page.on("console", lambda message: logs.append(message.text))
     page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.INSTAGRAM_PICK))
@@ -36,6 +36,7 @@ def test_instagram_pick(page, widget_api, integrator, shop):
     assert frame.locator("[data-testid=item][disabled]").all_inner_texts() == [
         "17900000000000040.mp4"
     ]
+    shoot(page, "instagram-grid")
     frame.get_by_test_id("more").click()
     items.nth(14).wait_for()
     choose(frame, 15)  # the second page starts with a video

@@ -7,13 +7,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 
 import pytest
 import requests
+from django.core.cache import cache
 from PIL import Image
 
 from picker.models import FileLink
-from providers.models import ProviderConnection
+from providers import limits
+from providers.models import CallBudget, ProviderConnection, digest
 from tests.widget.conftest import jpeg
 from tests.widget.driver import (
     calls,
@@ -71,9 +74,10 @@ def test_without_a_key_the_error_callback_says_so(page, widget_api, integrator, 
     assert page.locator("[data-openpicker=modal]").count() == 0
 
 
-def test_closing_the_dialog_is_error_101_and_removes_it(page, widget_api, integrator, shop):
+def test_closing_the_dialog_is_error_101_and_removes_it(page, widget_api, integrator, shop, shoot):
     run(page, integrator, widget_api, shop, "filepicker.pick(function () {}, function () {});")
     frame = dialog(page)
+    shoot(page, "services")
     frame.get_by_test_id("close").click()
     (error,) = wait_for_call(page, "pick", "error")
     assert error["value"]["code"] == 101
@@ -280,6 +284,49 @@ def test_a_bad_policy_is_shown_not_swallowed(page, widget_api, integrator, make_
     error = dialog(page).get_by_test_id("error")
     error.wait_for()
     assert "Flickr:" in error.inner_text() and "HTTP 40" in error.inner_text()
+
+
+SANDBOX_FLICKR_KEY = "5a9d0e6b2f3c4d1e8f7a6b5c4d3e2f1a"  # the server's Flickr key (sandbox on)
+
+
+@pytest.fixture
+def spend_flickr_budget(settings):
+    """Spends this hour's (and the next's) Flickr calls of the server's key; given back after."""
+    key = digest(f"flickr:{SANDBOX_FLICKR_KEY}")
+    window = int(time.time() // limits.WINDOW)
+    limit = settings.OPENPICKER_FLICKR_CALLS_PER_HOUR
+
+    def spend() -> None:
+        for each in (window, window + 1):
+            if limits._uses_redis():
+                cache.set(limits.redis_name(key, each), limit, timeout=2 * limits.WINDOW)
+            else:
+                CallBudget.objects.update_or_create(
+                    key_digest=key, window=each, defaults={"count": limit}
+                )
+
+    yield spend
+    for each in (window, window + 1):
+        limits.forget("flickr", SANDBOX_FLICKR_KEY, now=each * limits.WINDOW)
+
+
+def test_a_spent_flickr_budget_is_shown(page, widget_api, integrator, shop, spend_flickr_budget):
+    run(
+        page,
+        integrator,
+        widget_api,
+        shop,
+        "filepicker.pick({services: ['FLICKR']}, function () {});",
+    )
+    frame = dialog(page)
+    connect(page, frame)
+    frame.locator('[data-testid=item][data-path="/photostream/"]').wait_for()
+    spend_flickr_budget()
+    frame.locator('[data-testid=item][data-path="/photostream/"]').click()
+    error = frame.get_by_test_id("error")
+    error.wait_for()
+    assert "budget of" in error.inner_text() and "HTTP 429" in error.inner_text()
+    assert calls(page) == []
 
 
 def test_readable_at_360_px(browser, widget_api, integrator, shop, shoot):
