@@ -117,12 +117,12 @@ def test_a_forged_result_from_another_frame_is_ignored(
         f"<script>parent.postMessage({json.dumps(forged)}, '*');</script>",
     )
     page.evaluate(
-        """url => { const f = document.createElement('iframe'); f.src = url;
-        document.body.appendChild(f); }""",
+        """url => new Promise(loaded => { const f = document.createElement('iframe');
+        f.onload = loaded; f.src = url; document.body.appendChild(f); })""",
         f"{stranger.origin}/forge.html",
     )
     page.evaluate(f"window.postMessage({json.dumps(forged)}, '*')")  # the page's own origin
-    page.wait_for_timeout(1500)
+    page.wait_for_timeout(500)
     assert "/forge.html" in stranger.hits
     assert calls(page) == []
     assert page.locator("[data-openpicker=modal]").count() == 1

@@ -130,6 +130,10 @@
       return name + " is " + humanSize(size) + ", over this site's limit of " +
         humanSize(config.maxSize) + ".";
     }
+    if (size > config.maxUploadBytes) {
+      return name + " is " + humanSize(size) + ", over the largest file this server takes (" +
+        humanSize(config.maxUploadBytes) + ").";
+    }
     return null;
   }
 
