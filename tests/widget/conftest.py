@@ -77,6 +77,12 @@ def stranger():
 
 
 @pytest.fixture
+def shop(make_app, integrator):
+    """The integrator's app: its dialog may be opened from the integrator's origin only."""
+    return make_app("shop", allowed_origins=[integrator.origin])
+
+
+@pytest.fixture
 def shoot(request):
     """page.screenshot into $OPENPICKER_SCREENSHOTS (docs/ when making the README's pictures)."""
     folder = os.environ.get("OPENPICKER_SCREENSHOTS")

@@ -52,6 +52,12 @@ function run() {{
     return site.put(name, html)
 
 
+def run(page, site, api, app, code: str) -> None:
+    """Open the integrator's page holding `code` and run it (a click: popups are allowed)."""
+    page.goto(integrator_page(site, api.url, app.apikey, code))
+    page.click("#run")
+
+
 def calls(page, fn: str | None = None, kind: str | None = None) -> list[dict]:
     found = page.evaluate("window.__calls")
     return [

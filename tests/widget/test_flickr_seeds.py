@@ -27,11 +27,6 @@ from tests.widget.driver import (
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def shop(make_app, integrator):
-    return make_app("shop", allowed_origins=[integrator.origin])
-
-
 def photo_size(path: str) -> tuple[int, int]:
     photo = find_photo(photo_id(path))
     return photo.width, photo.height

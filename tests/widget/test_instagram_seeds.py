@@ -16,11 +16,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 POST_SIZE = (1080, 1080)
 
 
-@pytest.fixture
-def shop(make_app, integrator):
-    return make_app("shop", allowed_origins=[integrator.origin])
-
-
 def test_instagram_pick(page, widget_api, integrator, shop, shoot):
     logs = []
     page.on("console", lambda message: logs.append(message.text))

@@ -7,16 +7,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import time
 
 import pytest
 import requests
-from django.core.cache import cache
 from PIL import Image
 
 from picker.models import FileLink
-from providers import limits
-from providers.models import CallBudget, ProviderConnection, digest
+from providers.models import ProviderConnection
 from tests.widget.conftest import jpeg
 from tests.widget.driver import (
     calls,
@@ -26,6 +23,7 @@ from tests.widget.driver import (
     image_size,
     integrator_page,
     open_folder,
+    run,
     wait_for_call,
 )
 from widget.assets import asset
@@ -33,11 +31,6 @@ from widget.assets import asset
 pytestmark = pytest.mark.django_db(transaction=True)
 
 API = ["setKey", "pick", "pickMultiple", "pickAndStore", "exportFile", "convert", "remove"]
-
-
-@pytest.fixture
-def shop(make_app, integrator):
-    return make_app("shop", allowed_origins=[integrator.origin])
 
 
 def stored(api, app, size=(800, 600)) -> dict:
@@ -49,11 +42,6 @@ def stored(api, app, size=(800, 600)) -> dict:
     )
     assert reply.status_code == 200, reply.text
     return reply.json()
-
-
-def run(page, site, api, app, code: str) -> None:
-    page.goto(integrator_page(site, api.url, app.apikey, code))
-    page.click("#run")
 
 
 def test_the_v2_api_is_all_there(page, widget_api, integrator, shop):
@@ -82,21 +70,6 @@ def test_closing_the_dialog_is_error_101_and_removes_it(page, widget_api, integr
     (error,) = wait_for_call(page, "pick", "error")
     assert error["value"]["code"] == 101
     assert page.locator("[data-openpicker=modal]").count() == 0
-
-
-def test_escape_closes_and_the_services_work_from_the_keyboard(page, widget_api, integrator, shop):
-    run(page, integrator, widget_api, shop, "filepicker.pick(function () {}, function () {});")
-    frame = dialog(page)
-    first = frame.get_by_test_id("service-computer")
-    first.wait_for()
-    assert first.evaluate("element => element === document.activeElement")
-    page.keyboard.press("Tab")
-    page.keyboard.press("Enter")  # the second service, Link
-    frame.get_by_test_id("url-input").wait_for()
-    assert frame.get_by_test_id("service-url").get_attribute("aria-pressed") == "true"
-    page.keyboard.press("Escape")
-    (error,) = wait_for_call(page, "pick", "error")
-    assert error["value"]["code"] == 101
 
 
 def test_a_forged_result_from_another_frame_is_ignored(
@@ -259,93 +232,6 @@ def test_logout_forgets_the_connection(page, widget_api, integrator, shop):
     assert not ProviderConnection.objects.filter(app=shop).exists()
     names = page.evaluate("Object.keys(localStorage)")
     assert not [name for name in names if name.startswith("openpicker:token:")]
-
-
-def test_files_over_max_size_are_refused_in_the_dialog(
-    page, widget_api, integrator, shop, tmp_path
-):
-    big = tmp_path / "big.jpg"
-    big.write_bytes(jpeg((400, 400)))
-    code = "filepicker.pick({services: ['COMPUTER'], maxSize: 1000}, function () {});"
-    run(page, integrator, widget_api, shop, code)
-    frame = dialog(page)
-    frame.get_by_test_id("file-input").set_input_files(str(big))
-    message = frame.get_by_test_id("error").inner_text()
-    assert "big.jpg" in message and "over this site's limit of 1000 bytes" in message
-    assert calls(page) == []
-
-
-def test_a_bad_policy_is_shown_not_swallowed(page, widget_api, integrator, make_app):
-    strict = make_app("strict", security_required=True, allowed_origins=[integrator.origin])
-    code = (
-        "filepicker.pick({services: ['FLICKR'], policy: 'e30', signature: 'bad'}, function () {});"
-    )
-    run(page, integrator, widget_api, strict, code)
-    error = dialog(page).get_by_test_id("error")
-    error.wait_for()
-    assert "Flickr:" in error.inner_text() and "HTTP 40" in error.inner_text()
-
-
-SANDBOX_FLICKR_KEY = "5a9d0e6b2f3c4d1e8f7a6b5c4d3e2f1a"  # the server's Flickr key (sandbox on)
-
-
-@pytest.fixture
-def spend_flickr_budget(settings):
-    """Spends this hour's (and the next's) Flickr calls of the server's key; given back after."""
-    key = digest(f"flickr:{SANDBOX_FLICKR_KEY}")
-    window = int(time.time() // limits.WINDOW)
-    limit = settings.OPENPICKER_FLICKR_CALLS_PER_HOUR
-
-    def spend() -> None:
-        for each in (window, window + 1):
-            if limits._uses_redis():
-                cache.set(limits.redis_name(key, each), limit, timeout=2 * limits.WINDOW)
-            else:
-                CallBudget.objects.update_or_create(
-                    key_digest=key, window=each, defaults={"count": limit}
-                )
-
-    yield spend
-    for each in (window, window + 1):
-        limits.forget("flickr", SANDBOX_FLICKR_KEY, now=each * limits.WINDOW)
-
-
-def test_a_spent_flickr_budget_is_shown(page, widget_api, integrator, shop, spend_flickr_budget):
-    run(
-        page,
-        integrator,
-        widget_api,
-        shop,
-        "filepicker.pick({services: ['FLICKR']}, function () {});",
-    )
-    frame = dialog(page)
-    connect(page, frame)
-    frame.locator('[data-testid=item][data-path="/photostream/"]').wait_for()
-    spend_flickr_budget()
-    frame.locator('[data-testid=item][data-path="/photostream/"]').click()
-    error = frame.get_by_test_id("error")
-    error.wait_for()
-    assert "budget of" in error.inner_text() and "HTTP 429" in error.inner_text()
-    assert calls(page) == []
-
-
-def test_readable_at_360_px(browser, widget_api, integrator, shop, shoot):
-    context = browser.new_context(viewport={"width": 360, "height": 640})
-    page = context.new_page()
-    try:
-        run(page, integrator, widget_api, shop, "filepicker.pick(function () {});")
-        frame = dialog(page)
-        frame.get_by_test_id("service-instagram").wait_for()
-        element = page.locator("[data-openpicker=modal] iframe").element_handle().content_frame()
-        widths = element.evaluate(
-            "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-        )
-        assert widths[0] <= widths[1] <= 360
-        services = frame.locator(".services")
-        assert services.evaluate("e => getComputedStyle(e.querySelector('ul')).display") == "flex"
-        shoot(page, "services-360")
-    finally:
-        context.close()
 
 
 def test_md5_of_parts_matches_pythons(page, widget_api):

@@ -15,11 +15,6 @@ from webhooks.models import Event
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def shop(make_app, integrator):
-    return make_app("shop", allowed_origins=[integrator.origin])
-
-
 def test_a_page_on_an_origin_not_allowed_cannot_frame_the_dialog(page, widget_api, stranger, shop):
     page.goto(integrator_page(stranger, widget_api.url, shop.apikey, seeds.FLICKR_PICK))
     with page.expect_console_message(lambda message: "frame-ancestors" in message.text):

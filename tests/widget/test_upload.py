@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from picker.models import FileLink
-from tests.widget.driver import calls, dialog, integrator_page, wait_for_call
+from tests.widget.driver import calls, dialog, image_size, integrator_page, wait_for_call
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,11 +22,6 @@ PICK = """filepicker.pick({services: ['COMPUTER']},
   function (blob) { console.log('picked ' + blob.url); },
   function (error) { console.log('failed ' + error); },
   function (percent) {});"""
-
-
-@pytest.fixture
-def shop(make_app, integrator):
-    return make_app("shop", allowed_origins=[integrator.origin])
 
 
 def test_a_30_mb_file_shows_progress_and_arrives_intact(
@@ -88,3 +83,27 @@ def test_a_30_mb_file_shows_progress_and_arrives_intact(
     assert progress == sorted(progress) and progress[-1] == 100
     assert len([p for p in progress if 0 < p < 100]) >= 5
     assert puts == ["1", "2", "2", "3", "4", "5", "6"]  # part 2 sent again
+
+
+def test_a_dropped_image_is_picked(page, widget_api, integrator, shop):
+    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, PICK))
+    page.click("#run")
+    frame = dialog(page)
+    drop = frame.get_by_test_id("drop")
+    dropped = drop.evaluate_handle(
+        """() => {
+        const canvas = document.createElement('canvas');
+        canvas.width = 321; canvas.height = 123;
+        const bytes = atob(canvas.toDataURL('image/png').split(',')[1]);
+        const data = Uint8Array.from(bytes, c => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([data], 'dropped.png', {type: 'image/png'}));
+        return transfer;
+    }"""
+    )
+    drop.dispatch_event("dragover", {"dataTransfer": dropped})
+    drop.dispatch_event("drop", {"dataTransfer": dropped})
+    (picked,) = wait_for_call(page, "pick")
+    blob = picked["value"]
+    assert (blob["filename"], blob["mimetype"]) == ("dropped.png", "image/png")
+    assert image_size(blob["url"]) == (321, 123)
