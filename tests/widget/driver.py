@@ -58,6 +58,13 @@ def run(page, site, api, app, code: str) -> None:
     page.click("#run")
 
 
+def console(page) -> list[str]:
+    """What the page's scripts log, as it comes (the seeds' samples report by console.log)."""
+    logs: list[str] = []
+    page.on("console", lambda message: logs.append(message.text))
+    return logs
+
+
 def calls(page, fn: str | None = None, kind: str | None = None) -> list[dict]:
     found = page.evaluate("window.__calls")
     return [
@@ -107,6 +114,30 @@ def choose(frame, index: int = 0) -> str:
     item.click()
     frame.get_by_test_id("select").click()
     return path
+
+
+def pick_from_photostream(page, frame, index: int) -> str:
+    """Connect Flickr, open the photostream, pick its index-th photo; the photo's item path."""
+    connect(page, frame)
+    open_folder(frame, "/photostream/")
+    return choose(frame, index)
+
+
+def convert_sample_results(page, logs: list[str]) -> tuple[dict, dict]:
+    """The picked and converted blobs of the seeds' conversion sample, once it logged "Removed",
+    checked against what it logged and with the pick removed."""
+    wait_for_call(page, "remove")
+    (picked,) = wait_for_call(page, "pick")
+    (converted,) = wait_for_call(page, "convert")
+    picked, converted = picked["value"], converted["value"]
+    assert converted["key"] and converted["key"].endswith(".jpg")
+    assert logs[-3:] == [
+        f"Converted file url:  {converted['url']}",
+        f"File is stored under your S3:  {converted['key']}",
+        "Removed",
+    ]
+    assert requests.get(picked["url"], timeout=30).status_code == 404
+    return picked, converted
 
 
 def image_size(url: str) -> tuple[int, int]:

@@ -11,7 +11,14 @@ from django.core.cache import cache
 from providers import limits
 from providers.models import CallBudget, digest
 from tests.widget.conftest import jpeg
-from tests.widget.driver import calls, connect, dialog, open_folder, run, wait_for_call
+from tests.widget.driver import (
+    calls,
+    connect,
+    dialog,
+    open_folder,
+    run,
+    wait_for_call,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

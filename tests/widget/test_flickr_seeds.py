@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import requests
 
 from picker.models import FileLink
 from providers.flickr.provider import photo_id
@@ -17,10 +16,13 @@ from tests.widget.conftest import SEED_FILE_SIZE, jpeg
 from tests.widget.driver import (
     choose,
     connect,
+    console,
+    convert_sample_results,
     dialog,
     image_size,
-    integrator_page,
     open_folder,
+    pick_from_photostream,
+    run,
     wait_for_call,
 )
 
@@ -33,10 +35,8 @@ def photo_size(path: str) -> tuple[int, int]:
 
 
 def test_flickr_pick(page, widget_api, integrator, shop, shoot):
-    logs = []
-    page.on("console", lambda message: logs.append(message.text))
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.FLICKR_PICK))
-    page.click("#run")
+    logs = console(page)
+    run(page, integrator, widget_api, shop, seeds.FLICKR_PICK)
     frame = dialog(page)
     connect(page, frame)
     shoot(page, "flickr-albums")
@@ -57,12 +57,10 @@ def test_flickr_pick(page, widget_api, integrator, shop, shoot):
 def test_flickr_export_of_a_url(page, widget_api, integrator, shop, public_file, shoot):
     """exportFile of the seed's public URL: the server fetches it (through its outbound guard)
     and uploads it to Flickr; the callback's blob serves the same picture."""
-    logs = []
-    page.on("console", lambda message: logs.append(message.text))
+    logs = console(page)
     # The dialog previews the file: this browser cannot reach the real host either.
     page.route(seeds.SEED_EXPORT_URL, lambda route: route.fulfill(body=jpeg(SEED_FILE_SIZE)))
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.FLICKR_EXPORT))
-    page.click("#run")
+    run(page, integrator, widget_api, shop, seeds.FLICKR_EXPORT)
     frame = dialog(page)
     assert frame.get_by_test_id("filename").input_value() == "newFile"
     shoot(page, "export")
@@ -79,43 +77,24 @@ def test_flickr_export_of_a_url(page, widget_api, integrator, shop, public_file,
 
 
 def test_flickr_pick_convert_400_to_s3_then_remove(page, widget_api, integrator, shop):
-    logs = []
-    page.on("console", lambda message: logs.append(message.text))
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.FLICKR_CONVERT))
-    page.click("#run")
+    logs = console(page)
+    run(page, integrator, widget_api, shop, seeds.FLICKR_CONVERT)
     frame = dialog(page)
-    connect(page, frame)
-    open_folder(frame, "/photostream/")
-    path = choose(frame, 0)
+    path = pick_from_photostream(page, frame, 0)
 
-    wait_for_call(page, "remove")
-    (picked,) = wait_for_call(page, "pick")
-    (converted,) = wait_for_call(page, "convert")
-    picked, converted = picked["value"], converted["value"]
+    picked, converted = convert_sample_results(page, logs)
     width, height = photo_size(path)
     scale = min(400 / width, 400 / height)  # the legacy resize fits inside the box (fit=clip)
+    # The stored conversion outlives the removed pick.
     assert image_size(converted["url"]) == (round(width * scale), round(height * scale))
-    assert converted["key"] and converted["key"].endswith(".jpg")
-    assert logs[-3:] == [
-        f"Converted file url:  {converted['url']}",
-        f"File is stored under your S3:  {converted['key']}",
-        "Removed",
-    ]
-    link = FileLink.objects.get(handle=picked["url"].rsplit("/", 1)[1])
-    assert link.deleted_at is not None
-    assert requests.get(picked["url"], timeout=30).status_code == 404
-    assert image_size(converted["url"])  # the stored conversion outlives the removed pick
+    assert FileLink.objects.get(handle=picked["url"].rsplit("/", 1)[1]).deleted_at
 
 
 def test_flickr_pick_crop_first_300_then_export_back(page, widget_api, integrator, shop):
-    logs = []
-    page.on("console", lambda message: logs.append(message.text))
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.FLICKR_COMBINED))
-    page.click("#run")
+    logs = console(page)
+    run(page, integrator, widget_api, shop, seeds.FLICKR_COMBINED)
     frame = dialog(page)
-    connect(page, frame)
-    open_folder(frame, "/photostream/")
-    choose(frame, 1)
+    pick_from_photostream(page, frame, 1)
 
     (converted,) = wait_for_call(page, "convert")
     assert image_size(converted["value"]["url"]) == (300, 300)

@@ -9,7 +9,16 @@ import pytest
 
 from picker.models import FileLink
 from tests.widget import seeds
-from tests.widget.driver import choose, connect, dialog, image_size, integrator_page, wait_for_call
+from tests.widget.driver import (
+    choose,
+    connect,
+    console,
+    convert_sample_results,
+    dialog,
+    image_size,
+    run,
+    wait_for_call,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -17,10 +26,8 @@ POST_SIZE = (1080, 1080)
 
 
 def test_instagram_pick(page, widget_api, integrator, shop, shoot):
-    logs = []
-    page.on("console", lambda message: logs.append(message.text))
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.INSTAGRAM_PICK))
-    page.click("#run")
+    logs = console(page)
+    run(page, integrator, widget_api, shop, seeds.INSTAGRAM_PICK)
     frame = dialog(page)
     connect(page, frame)
     items = frame.locator("[data-testid=item]")
@@ -44,17 +51,12 @@ def test_instagram_pick(page, widget_api, integrator, shop, shoot):
 
 
 def test_instagram_pick_convert_400_to_s3_then_remove(page, widget_api, integrator, shop):
-    logs = []
-    page.on("console", lambda message: logs.append(message.text))
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.INSTAGRAM_CONVERT))
-    page.click("#run")
+    logs = console(page)
+    run(page, integrator, widget_api, shop, seeds.INSTAGRAM_CONVERT)
     frame = dialog(page)
     connect(page, frame)
     choose(frame, 0)
 
-    wait_for_call(page, "remove")
-    (picked,) = wait_for_call(page, "pick")
-    (converted,) = wait_for_call(page, "convert")
-    assert image_size(converted["value"]["url"]) == (400, 400)
-    assert logs[-1] == "Removed" and converted["value"]["key"] in logs[-2]
-    assert FileLink.objects.get(handle=picked["value"]["url"].rsplit("/", 1)[1]).deleted_at
+    picked, converted = convert_sample_results(page, logs)
+    assert image_size(converted["url"]) == (400, 400)
+    assert FileLink.objects.get(handle=picked["url"].rsplit("/", 1)[1]).deleted_at

@@ -9,7 +9,14 @@ import pytest
 
 from picker.models import FileLink
 from tests.widget import seeds
-from tests.widget.driver import calls, choose, connect, integrator_page, open_folder
+from tests.widget.driver import (
+    calls,
+    choose,
+    connect,
+    integrator_page,
+    open_folder,
+    run,
+)
 from webhooks.models import Event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,8 +54,7 @@ def test_a_frame_claiming_the_allowed_origin_is_refused_by_the_browser(
 
 
 def test_the_same_page_on_the_allowed_origin_frames_it(page, widget_api, integrator, shop):
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, seeds.FLICKR_PICK))
-    page.click("#run")
+    run(page, integrator, widget_api, shop, seeds.FLICKR_PICK)
     frame = page.frame_locator("[data-openpicker=modal] iframe")
     frame.get_by_test_id("service-flickr").wait_for()
     event = Event.objects.get(action="fp.dialog_open")

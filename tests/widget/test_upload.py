@@ -11,7 +11,13 @@ import pytest
 import requests
 
 from picker.models import FileLink
-from tests.widget.driver import calls, dialog, image_size, integrator_page, wait_for_call
+from tests.widget.driver import (
+    calls,
+    dialog,
+    image_size,
+    run,
+    wait_for_call,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,8 +60,7 @@ def test_a_30_mb_file_shows_progress_and_arrives_intact(
 
     page.route("**/upload/multipart/part/**", lose_part_2_once)
 
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, PICK))
-    page.click("#run")
+    run(page, integrator, widget_api, shop, PICK)
     frame = dialog(page)
     frame.get_by_test_id("drop").wait_for()
     frame.get_by_test_id("file-input").set_input_files(str(chosen))
@@ -86,8 +91,7 @@ def test_a_30_mb_file_shows_progress_and_arrives_intact(
 
 
 def test_a_dropped_image_is_picked(page, widget_api, integrator, shop):
-    page.goto(integrator_page(integrator, widget_api.url, shop.apikey, PICK))
-    page.click("#run")
+    run(page, integrator, widget_api, shop, PICK)
     frame = dialog(page)
     drop = frame.get_by_test_id("drop")
     dropped = drop.evaluate_handle(
