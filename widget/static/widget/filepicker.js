@@ -56,7 +56,8 @@
     for (var i = 0; i < objects; i++) {
       out.push(list.length && typeof list[0] !== "function" ? list.shift() || {} : {});
     }
-    return out.concat([list[0], list[1], list[2]]);
+    var onSuccess = typeof list[0] === "function" ? list[0] : function () {};
+    return out.concat([onSuccess, list[1], list[2]]);
   }
 
   function asList(value) {
