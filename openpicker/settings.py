@@ -173,6 +173,9 @@ OPENPICKER_CONVERT_PIXEL_BUDGET = int(
     os.environ.get("OPENPICKER_CONVERT_PIXEL_BUDGET", 250_000_000)
 )
 OPENPICKER_CONVERT_ATTEMPTS = int(os.environ.get("OPENPICKER_CONVERT_ATTEMPTS", 3))
+# Uncached renditions a web process computes itself at once (one per core by default); more than
+# that at the same time go to the conversions queue. 0: every rendition goes to the queue.
+OPENPICKER_CONVERT_INLINE = int(os.environ.get("OPENPICKER_CONVERT_INLINE", os.cpu_count() or 1))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
 
 CORS_ALLOW_ALL_ORIGINS = True
