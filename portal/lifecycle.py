@@ -1,0 +1,50 @@
+"""An app's life in the portal: created for its owner, deleted with everything it stored.
+
+Deleting an app removes each of its live files the way the file API does (`files.remove`:
+fp.delete announced, the object deleted unless another live link shares it, renditions dropped
+by the conversions app on that event), drops staged multipart parts, makes one attempt of every
+webhook delivery those fp.delete events queued (the rows go with the app, so the sweeper could
+never retry them), then deletes the app's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from picker import files, multipart
+from picker.models import App, FileLink, MultipartUpload
+from webhooks import delivery
+from webhooks.models import Delivery
+
+
+def create_app(owner, name: str) -> App:
+    return App.objects.create(owner=owner, name=name.strip())
+
+
+@dataclass(frozen=True)
+class Deleted:
+    files: int
+    uploads: int
+    announced: int
+
+
+def delete_app(app: App) -> Deleted:
+    links = FileLink.objects.filter(app=app, deleted_at__isnull=True).order_by("pk")
+    removed = 0
+    for link in links.iterator():
+        files.remove(link)
+        removed += 1
+    uploads = 0
+    for upload in MultipartUpload.objects.filter(app=app):
+        multipart.abort(upload)
+        uploads += 1
+    announced = 0
+    pending = Delivery.objects.filter(
+        event__app=app, status=Delivery.Status.PENDING, event__action="fp.delete"
+    ).exclude(lease_token="")
+    for delivery_id, token in pending.values_list("pk", "lease_token"):
+        # None when a worker took the claim first (it is then sending the same attempt).
+        if delivery.attempt_scheduled(delivery_id, token) is not None:
+            announced += 1
+    app.delete()
+    return Deleted(removed, uploads, announced)

@@ -1,0 +1,52 @@
+"""Portal fixtures: users, their apps, and test clients logged in as them."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from picker.models import App
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(email: str):
+        return django_user_model.objects.create_user(username=email, email=email, password=PASSWORD)
+
+    return make
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user("alice@example.com")
+
+
+@pytest.fixture
+def bob(make_user):
+    return make_user("bob@example.com")
+
+
+@pytest.fixture
+def alice_app(alice):
+    return App.objects.create(owner=alice, name="alice's app")
+
+
+@pytest.fixture
+def bob_app(bob):
+    return App.objects.create(owner=bob, name="bob's app")
+
+
+@pytest.fixture
+def as_alice(alice) -> Client:
+    client = Client()
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def as_bob(bob) -> Client:
+    client = Client()
+    client.force_login(bob)
+    return client
