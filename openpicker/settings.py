@@ -53,7 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "picker.api.errors.JSONErrorMiddleware",
     # Listed after the JSON mapper so that its process_exception runs first: /portal/ is HTML.
-    "portal.errors.PortalErrorMiddleware",
+    "portal.errors.PortalPagesMiddleware",
 ]
 
 ROOT_URLCONF = "openpicker.urls"

@@ -1,4 +1,5 @@
-"""The portal answers HTML, even for its errors: its own 404 and 403 pages.
+"""The portal answers HTML, even for its errors: its own 404 and 403 pages; and no portal page
+is kept by a cache (they carry CSRF tokens, and revealed secrets).
 
 The API's error mapper (picker.api.errors) answers JSON everywhere; this middleware sits after it
 in MIDDLEWARE, so its process_exception runs first and takes the portal's paths only.
@@ -9,6 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
 
 from picker.api.errors import json_error
 
@@ -34,12 +36,15 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return json_error(403, "csrf_failed", "CSRF verification failed")
 
 
-class PortalErrorMiddleware:
+class PortalPagesMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        if is_portal(request):
+            add_never_cache_headers(response)
+        return response
 
     def process_exception(self, request, exc):
         if not is_portal(request):

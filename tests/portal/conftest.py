@@ -50,3 +50,28 @@ def as_bob(bob) -> Client:
     client = Client()
     client.force_login(bob)
     return client
+
+
+@pytest.fixture
+def portal_urls():
+    """Every portal route, as (name, pattern): the walks below cover each one."""
+    from portal.urls import urlpatterns
+
+    return [(p.name, p) for p in urlpatterns]
+
+
+def app_objects(app, provider_keys: bool = True) -> dict:
+    """An endpoint, an event and a delivery of `app` (rows only: nothing is sent)."""
+    from providers.models import ProviderCredential
+    from webhooks.models import Delivery, Event, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        app=app, url="https://hooks.example.com/x", actions=["all"]
+    )
+    event = Event.objects.create(app=app, action="fp.upload", text={"url": "u"})
+    delivery = Delivery.objects.create(event=event, endpoint=endpoint)
+    if provider_keys:
+        ProviderCredential.objects.create(
+            app=app, provider="flickr", key=f"key-of-{app.pk}", secret=f"secret-of-{app.pk}"
+        )
+    return {"app_id": app.pk, "endpoint_id": endpoint.pk, "delivery_id": delivery.pk}
