@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import transaction
+
 from picker import files, multipart
 from picker.models import App, FileLink, MultipartUpload
 from webhooks import delivery
@@ -46,5 +48,8 @@ def delete_app(app: App) -> Deleted:
         # None when a worker took the claim first (it is then sending the same attempt).
         if delivery.attempt_scheduled(delivery_id, token) is not None:
             announced += 1
-    app.delete()
+    with transaction.atomic():
+        # The links first: a stored link PROTECTs the storage target the app's delete cascades to.
+        FileLink.objects.filter(app=app).delete()
+        app.delete()
     return Deleted(removed, uploads, announced)

@@ -75,3 +75,49 @@ def app_objects(app, provider_keys: bool = True) -> dict:
             app=app, provider="flickr", key=f"key-of-{app.pk}", secret=f"secret-of-{app.pk}"
         )
     return {"app_id": app.pk, "endpoint_id": endpoint.pk, "delivery_id": delivery.pk}
+
+
+@pytest.fixture
+def receiver(settings):
+    """A local webhook receiver the outbound guard lets through."""
+    from tests.webhooks.conftest import Receiver
+
+    running = Receiver().start()
+    settings.OPENPICKER_OUTBOUND_ALLOW = [
+        *settings.OPENPICKER_OUTBOUND_ALLOW,
+        f"127.0.0.1:{running.port}",
+    ]
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def eager():
+    """Celery runs queued tasks in this process (renditions, redeliveries)."""
+    from openpicker.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def bucket_keys(moto, bucket: str) -> set[str]:
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=moto.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return {obj["Key"] for obj in client.list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+
+# The providers' sandbox server (OPENPICKER_SANDBOX=1 under gunicorn) and the settings that
+# point this process's providers at it.
+from tests.providers.conftest import (  # noqa: E402, F401
+    flickr_sandbox,
+    instagram_sandbox,
+    sandbox_api,
+)
