@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
 from picker.api.errors import json_error
+from picker.errors import PickerError
 
 PREFIX = "/portal/"
 
@@ -53,4 +54,11 @@ class PortalPagesMiddleware:
             return not_found(request)
         if isinstance(exc, PermissionDenied):
             return forbidden(request)
+        if isinstance(exc, PickerError):
+            # A domain refusal that reached a page (the one error hierarchy): its sentence, as
+            # the portal's own page with the same status.
+            if exc.status == 404:
+                return not_found(request)
+            context = {"status": exc.status, "detail": exc.detail}
+            return render(request, "portal/error.html", context, status=exc.status)
         return None

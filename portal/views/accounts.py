@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth import views as auth
 from django.urls import reverse_lazy
@@ -32,10 +33,16 @@ class LogOutView(auth.LogoutView):
 
 
 class PasswordResetView(auth.PasswordResetView):
+    """The link in the email is on OPENPICKER_BASE_URL, never on the request's Host header."""
+
     template_name = "portal/password_reset.html"
     email_template_name = "portal/password_reset_email.txt"
     subject_template_name = "portal/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password-reset-done")
+
+    def form_valid(self, form):
+        self.extra_email_context = {"base_url": settings.OPENPICKER_BASE_URL}
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth.PasswordResetDoneView):

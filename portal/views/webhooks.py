@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
-from picker.errors import BadRequest, NotFound
+from picker.errors import PickerError
 from portal.forms import WebhookForm
 from portal.ownership import OwnedAppMixin
 from webhooks import endpoints, log
 
 PAGE_SIZE = 20
-
-
-def not_found(exc: NotFound) -> Http404:
-    """The webhooks selectors' NotFound (JSON's) as the portal's 404 page."""
-    return Http404(exc.detail)
 
 
 class WebhooksView(OwnedAppMixin, TemplateView):
@@ -46,7 +40,7 @@ class WebhooksView(OwnedAppMixin, TemplateView):
         if form.is_valid():
             try:
                 endpoints.add_endpoint(self.app, form.cleaned_data["url"], form.chosen())
-            except BadRequest as exc:
+            except PickerError as exc:  # not an http(s) URL, or one the outbound guard refuses
                 form.add_error("url", exc.detail)
             else:
                 messages.success(request, "Webhook added.")
@@ -58,10 +52,8 @@ class EndpointAction(WebhooksView):
     http_method_names = ["post"]
 
     def endpoint(self):
-        try:
-            return log.endpoint(self.app, self.kwargs["endpoint_id"])
-        except NotFound as exc:
-            raise not_found(exc) from None
+        """The app's endpoint, or the selector's NotFound (the portal's 404 page)."""
+        return log.endpoint(self.app, self.kwargs["endpoint_id"])
 
 
 class DeleteEndpointView(EndpointAction):
@@ -90,10 +82,7 @@ class RedeliverView(WebhooksView):
     http_method_names = ["post"]
 
     def post(self, request, app_id, delivery_id):
-        try:
-            delivery = log.delivery(self.app, delivery_id)
-        except NotFound as exc:
-            raise not_found(exc) from None
+        delivery = log.delivery(self.app, delivery_id)
         endpoints.queue_redelivery(delivery)
         messages.success(request, f"Delivery {delivery.pk} queued for another attempt.")
         return redirect("portal:webhooks", app_id=app_id)

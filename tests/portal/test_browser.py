@@ -119,16 +119,12 @@ def test_sign_up_to_usage(page, portal_server, receiver):
     )
     assert upload.get_by_test_id("delivery-status").inner_text() == "delivered"
     assert "HTTP 200" in upload.inner_text()
-    assert [r.json["text"].get("url", "").rsplit("/", 1)[-1] for r in receiver.received] == [
-        handle
-    ]
+    assert [r.json["text"].get("url", "").rsplit("/", 1)[-1] for r in receiver.received] == [handle]
     shot(page, "webhooks")
 
     # Redeliver adds an attempt
     upload.get_by_test_id("redeliver").click()
-    reload_until(
-        page, lambda: upload.get_attribute("data-attempts") == "2", "the manual attempt"
-    )
+    reload_until(page, lambda: upload.get_attribute("data-attempts") == "2", "the manual attempt")
     assert "manual" in upload.get_by_test_id("attempt").nth(1).inner_text()
     assert len(receiver.received) == 2
 

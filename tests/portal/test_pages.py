@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -49,8 +50,9 @@ def test_password_reset_by_email(client, alice):
     sent = client.post("/portal/password-reset/", {"email": "alice@example.com"})
     assert sent.status_code == 302
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["alice@example.com"]
-    link = re.search(r"http://\S+/portal/password-reset/\S+/", mail.outbox[0].body)[0]
-    path = link.split("testserver", 1)[1]
+    base = settings.OPENPICKER_BASE_URL  # never the request's Host header
+    link = re.search(rf"{re.escape(base)}/portal/password-reset/\S+/", mail.outbox[0].body)[0]
+    path = link[len(base) :]
     form = client.get(path, follow=True)
     assert b"Choose a new password" in form.content
     new = "another long passphrase 77"
@@ -100,3 +102,40 @@ def test_portal_errors_are_html_and_the_api_stays_json(as_alice):
     assert gone.status_code == 404 and b'data-testid="not-found"' in gone.content
     api = as_alice.get("/api/no/such/thing")
     assert api.status_code == 404 and api.json()["error"] == "not_found"
+
+
+def test_a_refused_webhook_url_is_a_page_not_json(as_alice, alice_app):
+    refused = as_alice.post(
+        f"/portal/apps/{alice_app.pk}/webhooks/",
+        {"url": "http://127.0.0.1:9/hooks", "all_actions": "on"},
+    )
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("text/html")
+    assert b"not public" in refused.content
+
+
+def test_email_by_smtp_url():
+    """OPENPICKER_EMAIL_URL configures Django's SMTP backend (read in a fresh process)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.EMAIL_BACKEND, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_USER)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "openpicker.settings",
+        "OPENPICKER_EMAIL_URL": "smtp://mailer:pw@smtp.example.com:587/?tls=True",
+    }
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "smtp.example.com",
+        "587",
+        "True",
+        "mailer",
+    ], out.stderr
+    del env["OPENPICKER_EMAIL_URL"]
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split()[0] == "django.core.mail.backends.console.EmailBackend"

@@ -82,9 +82,10 @@ def test_send_test_event(as_alice, alice_app, receiver, eager):
     assert delivery.status == "delivered"
     page = as_alice.get(f"/portal/apps/{alice_app.pk}/webhooks/?status=delivered").content
     assert b'data-action="fp.test"' in page
-    assert b'data-action="fp.test"' not in as_alice.get(
-        f"/portal/apps/{alice_app.pk}/webhooks/?status=failed"
-    ).content
+    assert (
+        b'data-action="fp.test"'
+        not in as_alice.get(f"/portal/apps/{alice_app.pk}/webhooks/?status=failed").content
+    )
 
 
 def test_removing_an_endpoint(as_alice, alice_app):
