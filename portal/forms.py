@@ -127,7 +127,12 @@ class WebhookForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
     )
 
+    def clean(self):
+        data = super().clean()
+        if not data.get("all_actions") and not data.get("actions"):
+            raise forms.ValidationError("Tick All, or at least one action.")
+        return data
+
     def chosen(self) -> list[str]:
-        if self.cleaned_data["all_actions"] or not self.cleaned_data["actions"]:
-            return ["all"]
-        return self.cleaned_data["actions"]
+        """["all"] when All is ticked (the action boxes are then ignored), else the actions."""
+        return ["all"] if self.cleaned_data["all_actions"] else self.cleaned_data["actions"]

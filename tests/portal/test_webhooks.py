@@ -31,6 +31,8 @@ def test_all_or_chosen_actions(as_alice, alice_app):
     )
     bad = as_alice.post(url, {"url": "ftp://hooks.example.com/", "all_actions": "on"})
     assert bad.status_code == 400
+    nothing = as_alice.post(url, {"url": "https://hooks.example.com/none"})
+    assert nothing.status_code == 400 and b"at least one action" in nothing.content
     saved = dict(WebhookEndpoint.objects.filter(app=alice_app).values_list("url", "actions"))
     assert saved == {
         "https://hooks.example.com/all": ["all"],
