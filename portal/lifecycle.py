@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from picker import files, multipart
+from picker import files, multipart, storage
+from picker.errors import PickerError
 from picker.models import App, FileLink, MultipartUpload
 from webhooks import delivery
 from webhooks.models import Delivery
@@ -30,16 +31,26 @@ class Deleted:
     announced: int
 
 
+class DeletionFailed(PickerError):
+    """A storage refused a delete: the app stays, and deleting it again picks up from here."""
+
+    status = 502
+    code = "delete_failed"
+
+
 def delete_app(app: App) -> Deleted:
-    links = FileLink.objects.filter(app=app, deleted_at__isnull=True).order_by("pk")
-    removed = 0
-    for link in links.iterator():
-        files.remove(link)
-        removed += 1
-    uploads = 0
-    for upload in MultipartUpload.objects.filter(app=app):
-        multipart.abort(upload)
-        uploads += 1
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        removed = _remove_files(app)
+        uploads = 0
+        for upload in MultipartUpload.objects.filter(app=app):
+            multipart.abort(upload)
+            uploads += 1
+    except (BotoCoreError, ClientError, OSError) as exc:
+        raise DeletionFailed(
+            f"a file's storage refused the delete ({exc}); the app was kept: try again"
+        ) from exc
     announced = 0
     pending = Delivery.objects.filter(
         event__app=app, status=Delivery.Status.PENDING, event__action="fp.delete"
@@ -53,3 +64,18 @@ def delete_app(app: App) -> Deleted:
         FileLink.objects.filter(app=app).delete()
         app.delete()
     return Deleted(removed, uploads, announced)
+
+
+def _remove_files(app: App) -> int:
+    """Remove the live files; then delete again the objects of files removed before (a retry
+    after a storage failure, which left them soft-deleted with their object still there)."""
+    removed = 0
+    for link in FileLink.objects.filter(app=app, deleted_at__isnull=True).order_by("pk"):
+        files.remove(link)
+        removed += 1
+    earlier = FileLink.objects.filter(
+        app=app, kind=FileLink.Kind.STORED, deleted_at__isnull=False
+    ).exclude(key="")
+    for link in earlier:
+        storage.delete_unless_linked(storage.location_of(link), link.key)
+    return removed

@@ -113,3 +113,26 @@ def test_delete_leaves_no_object_of_the_app(
     announced = [json.loads(r.body) for r in receiver.received]
     deletes = {item["text"]["handle"] for item in announced if item["action"] == "fp.delete"}
     assert deletes == {blob["handle"] for blob in stored}
+
+
+def test_a_storage_failure_keeps_the_app_and_a_retry_finishes(
+    as_alice, alice_app, own_bucket_allowed, store
+):
+    moto = own_bucket_allowed
+    give_own_bucket(as_alice, alice_app, moto, "retry")
+    blobs = [store(alice_app, b"x", filename=f"{n}.txt").json() for n in range(2)]
+    target = StorageTarget.objects.get(app=alice_app)
+    target.endpoint_url = "http://127.0.0.1:9"  # nothing listens: every S3 call fails
+    target.save()
+    failed = as_alice.post(f"/portal/apps/{alice_app.pk}/delete/")
+    assert failed.status_code == 502 and b'data-testid="error"' in failed.content
+    assert b"try again" in failed.content
+    assert App.objects.filter(pk=alice_app.pk).exists()
+    assert {b["key"] for b in blobs} <= bucket_keys(moto, BUCKET)
+
+    target.endpoint_url = moto.url
+    target.save()
+    done = as_alice.post(f"/portal/apps/{alice_app.pk}/delete/")
+    assert done.status_code == 302
+    assert not {b["key"] for b in blobs} & bucket_keys(moto, BUCKET)
+    assert not App.objects.filter(pk=alice_app.pk).exists()
