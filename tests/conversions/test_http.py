@@ -103,9 +103,12 @@ def rendition_jobs(worker) -> set[str]:
     return set(re.findall(r"Task conversions\.render\[([0-9a-f-]+)\] received", worker.output()))
 
 
+@pytest.mark.parametrize("inline", [2, 0], ids=["in-the-web-process", "on-the-queue"])
 def test_racing_identical_requests_compute_once(
-    app, photo, stored_keys, announced, conversions_worker
+    app, photo, stored_keys, announced, conversions_worker, settings, inline
 ):
+    # With free slots the request that claims the row computes it; with none (0) the worker does.
+    settings.OPENPICKER_CONVERT_INLINE = inline
     url = f"/cdn/resize=width:123/{photo['handle']}"
     threads_count = 6
     start = threading.Barrier(threads_count)
@@ -133,11 +136,12 @@ def test_racing_identical_requests_compute_once(
     assert len({etag for _, etag, _ in results}) == 1
     assert len({data for _, _, data in results}) == 1
     assert open_image(results[0][2]).width == 123
-    # One computation: one row, one object, one job on the worker, one fp.converse.
-    assert Rendition.objects.count() == 1
+    # One computation: one row started once, one object, one fp.converse; one job on the worker
+    # only when it went through the queue.
+    assert [row.attempts for row in Rendition.objects.all()] == [1]
     prefix = f"_openpicker/renditions/{photo['handle']}/"
     assert len([key for key in stored_keys() if key.startswith(prefix)]) == 1
-    assert len(rendition_jobs(conversions_worker) - jobs_before) == 1
+    assert len(rendition_jobs(conversions_worker) - jobs_before) == (0 if inline else 1)
     assert [event.action for event in announced] == ["fp.converse"]
 
 
@@ -177,6 +181,7 @@ def test_cdn_store_task(client, app, photo, stored_keys):
 
 
 def test_slow_conversion_answers_202_then_the_result(client, photo, settings):
+    settings.OPENPICKER_CONVERT_INLINE = 0  # on the queue: the request does not wait for it
     settings.OPENPICKER_CONVERT_WAIT = 0
     url = f"/cdn/resize=width:321/{photo['handle']}"
     first = client.get(url)
