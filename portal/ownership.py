@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404
+from django.shortcuts import render
 from django.utils.functional import cached_property
 
 from picker.models import App
@@ -38,6 +39,17 @@ class OwnedAppMixin(LoginRequiredMixin):
         if request.user.is_authenticated:
             self.app  # noqa: B018 - resolve (or 404) before any handler runs
         return super().dispatch(request, *args, **kwargs)
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        """A GET of a form's target (a POST-only action): the portal's page, not an empty 405."""
+        response = render(
+            request,
+            "portal/error.html",
+            {"detail": "This address takes a form's POST; use the page's button."},
+            status=405,
+        )
+        response["Allow"] = ", ".join(m.upper() for m in self._allowed_methods())
+        return response
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -91,6 +91,9 @@ def test_the_owner_reaches_the_same_urls(as_bob, bob_app, portal_urls):
     for name, params in app_routes(portal_urls):
         response = as_bob.get(url(name, params, bobs))
         assert response.status_code in (200, 405), (name, response.status_code)
+        assert response["Content-Type"].startswith("text/html")
+        if response.status_code == 405:
+            assert "POST" in response["Allow"] and b'data-testid="error"' in response.content
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client, bob_app, portal_urls):
