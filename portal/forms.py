@@ -104,6 +104,7 @@ class StorageForm(forms.Form):
     bucket = forms.CharField(max_length=63)
     region = forms.CharField(max_length=64, required=False)
     endpoint_url = forms.URLField(
+        label="Endpoint URL",
         assume_scheme="https",
         required=False,
         max_length=200,

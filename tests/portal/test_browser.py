@@ -3,7 +3,7 @@ gunicorn with the sandbox providers and a real Celery worker for webhooks:
 
 sign up → create an app → enter the sandbox's Flickr keys → Test succeeds → add a webhook with
 "All" → store a file through the API → the delivery shows in the log → Redeliver adds an
-attempt → the usage chart counts the store.
+attempt → the usage chart counts the store; then the app's own bucket (moto's S3) passes Check.
 
 With OPENPICKER_SCREENSHOTS=<folder> set, each page is also saved there as a PNG (the README's
 screenshots under docs/portal/ are made so).
@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -29,12 +30,12 @@ SHOTS = os.environ.get("OPENPICKER_SCREENSHOTS")
 
 
 @pytest.fixture
-def portal_server(receiver, tmp_path):
+def portal_server(receiver, moto, tmp_path):
     """OpenPicker with the sandbox on, allowed to post to the receiver, and its webhooks worker
     (on a broker of their own)."""
     env = server_env(
         OPENPICKER_SANDBOX="1",
-        OPENPICKER_OUTBOUND_ALLOW=f"127.0.0.1:{receiver.port}",
+        OPENPICKER_OUTBOUND_ALLOW=f"127.0.0.1:{receiver.port},{urlsplit(moto.url).netloc}",
         CELERY_BROKER_URL=f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}",
     )
     server = OpenPickerServer(env, workers=1)
@@ -59,7 +60,7 @@ def reload_until(page, condition, what: str, timeout: float = 60) -> None:
         page.reload()
 
 
-def test_sign_up_to_usage(page, portal_server, receiver):
+def test_sign_up_to_usage(page, portal_server, receiver, moto):
     base = portal_server.url
 
     # Sign up
@@ -135,6 +136,21 @@ def test_sign_up_to_usage(page, portal_server, receiver):
     assert page.get_by_test_id("total-stores").inner_text() == "1"
     shot(page, "usage")
 
+    # Storage: the app's own bucket, then Check
+    moto.create_bucket("portal-browser")
+    page.get_by_test_id("tab-storage").click()
+    page.fill("#id_bucket", "portal-browser")
+    page.fill("#id_region", "us-east-1")
+    page.fill("#id_endpoint_url", moto.url)
+    page.fill("#id_path_prefix", "shop")
+    page.fill("#id_access_key_id", "testing")
+    page.fill("#id_secret_access_key", "testing")
+    page.get_by_test_id("save-storage").click()
+    page.get_by_test_id("check-storage").click()
+    check = page.get_by_test_id("check-result")
+    assert check.get_attribute("data-ok") == "true", check.inner_text()
+    shot(page, "storage")
+
     if SHOTS:
         other_pages(page, base, app_url)
 
@@ -147,8 +163,6 @@ def other_pages(page, base: str, app_url: str) -> None:
     page.check("#id_calls_5")
     page.get_by_test_id("build-policy").click()
     shot(page, "policy")
-    page.goto(app_url + "storage/")
-    shot(page, "storage")
     page.goto(app_url + "delete/")
     shot(page, "delete")
     page.goto(f"{base}/portal/")
