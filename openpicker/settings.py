@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "picker.api.errors.JSONErrorMiddleware",
+    # Listed after the JSON mapper so that its process_exception runs first: /portal/ is HTML.
+    "portal.errors.PortalPagesMiddleware",
 ]
 
 ROOT_URLCONF = "openpicker.urls"
@@ -224,6 +226,22 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = OPENPICKER_BASE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# The developer portal (portal/): its log-in pages, its own 403 for a refused CSRF token, and
+# email (password resets) on the console unless OPENPICKER_EMAIL_URL names an SMTP server
+# (smtp://user:password@host:587/?tls=True, or smtps://… for implicit TLS).
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:login"
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
+_email_url = os.environ.get("OPENPICKER_EMAIL_URL", "")
+if _email_url:
+    import dj_email_url
+
+    globals().update(dj_email_url.parse(_email_url))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("OPENPICKER_EMAIL_FROM", "openpicker@localhost")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
