@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "conversions",
     "webhooks",
     "portal",
+    "widget",
 ]
 
 MIDDLEWARE = [
