@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import itertools
 import os
 import shutil
 import socket
@@ -18,6 +19,19 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+
+
+# Where stopped processes' logs are kept for the end-of-run credential scan (tests/logscan.py).
+LOG_ARCHIVE_ENV = "OPENPICKER_TEST_LOG_ARCHIVE"
+_archived = itertools.count()
+
+
+def archive(path: Path | str, what: str) -> None:
+    """Keep a copy of a process's log for the end-of-run scan (when a run asked for it)."""
+    folder = os.environ.get(LOG_ARCHIVE_ENV)
+    path = Path(path)
+    if folder and path.exists():
+        shutil.copyfile(path, Path(folder) / f"{what}-{os.getpid()}-{next(_archived)}.log")
 
 
 def free_port() -> int:
@@ -199,6 +213,7 @@ class OpenPickerServer:
     def stop(self) -> None:
         stop(self.process)
         self.log.close()
+        archive(self.log_path, "web")
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -239,6 +254,7 @@ class CeleryWorker:
     def stop(self) -> None:
         stop(self.process)
         self.log.close()
+        archive(self.log_path, "worker")
         self.log_path.unlink(missing_ok=True)
 
 

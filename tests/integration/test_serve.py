@@ -16,7 +16,7 @@ from openpicker.broker import Transport
 from picker.models import MultipartUpload
 from picker.tasks import expire_multipart_uploads
 from tests.conftest import server_env
-from tests.servers import ROOT, free_port, stop
+from tests.servers import ROOT, archive, free_port, stop
 
 
 @pytest.fixture
@@ -34,6 +34,7 @@ def serve(transactional_db, tmp_path):
     process.url, process.log_path = f"http://127.0.0.1:{port}", log_path
     yield process
     stop(process)
+    archive(log_path, "serve")
 
 
 def wait_for(condition, process, what: str, timeout: float = 90) -> None:

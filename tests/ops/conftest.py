@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import server_env
-from tests.servers import ROOT, free_port, stop
+from tests.servers import ROOT, archive, free_port, stop
 
 
 class Serve:
@@ -49,7 +49,9 @@ class Serve:
         self.wait_for(lambda: self.output().count(" ready.") >= 2, "both workers")
 
     def stop(self) -> None:
-        stop(self.process)
+        if self.process.poll() is None:
+            stop(self.process)
+            archive(self.log_path, "serve")
 
 
 @pytest.fixture

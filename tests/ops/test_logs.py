@@ -152,3 +152,20 @@ def test_scrub_redacts_credentials_wherever_they_appear():
     for value in ("eyJ9", "ab12", "YXBwOnNlY3JldA", "s3", '"t"', "pa55", "abcdefghij", "=K"):
         assert value not in text, (value, text)
     assert "/api/file/x?" in text and "/h " in text
+
+
+def test_the_end_of_run_scan_finds_credentials_in_process_logs(tmp_path):
+    from tests.logscan import scan
+
+    policy, signature = signed("s3cr3t-value-for-the-scan", call=["read"])
+    (tmp_path / "web-1.log").write_text(
+        '{"message": "request", "route": "/api/file/<str:handle>"}\n'
+        f"GET /api/file/x?policy={policy}\n"
+        f"signature {signature}\n"
+        "Authorization: Basic YXBwOnNlY3JldA==\n"
+        "the secret is s3cr3t-value-for-the-scan\n"
+        "Authorization: Basic [redacted]\n"
+    )
+    lines, findings = scan(tmp_path, {"s3cr3t-value-for-the-scan"})
+    assert lines == 6
+    assert [finding.split(":")[1] for finding in findings] == ["2", "3", "4", "5"]

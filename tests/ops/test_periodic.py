@@ -30,7 +30,9 @@ PROVEN = {
         "test_claims_are_exclusive_across_processes and "
         "tests/providers/test_instagram_refresh.py::test_a_connection_another_run_holds_is_left"
     ),
-    "webhooks.deliver_due": "tests/webhooks/test_sweepers.py (two sweepers on one database)",
+    "webhooks.deliver_due": (
+        "tests/webhooks/test_sweepers.py::test_two_sweepers_claim_each_delivery_once"
+    ),
 }
 
 
