@@ -15,10 +15,12 @@ TRANSPORT_ALIASES["sqla"] = TRANSPORT_ALIASES["sqlalchemy"] = "openpicker.broker
 app = Celery("openpicker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# OPENPICKER_MULTIPART_EXPIRE_EVERY (seconds) replaces the quarter-hourly sweep (tests).
+_expire_every = os.environ.get("OPENPICKER_MULTIPART_EXPIRE_EVERY")
 app.conf.beat_schedule = {
     "expire-abandoned-multipart-uploads": {
         "task": "picker.tasks.expire_multipart_uploads",
-        "schedule": crontab(minute="*/15"),
+        "schedule": float(_expire_every) if _expire_every else crontab(minute="*/15"),
     },
     "refresh-instagram-tokens": {
         "task": "providers.instagram.refresh_tokens",

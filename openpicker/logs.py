@@ -187,23 +187,30 @@ def _on_prerun(task_id=None, task=None, **kwargs) -> None:
     _task_state[task_id] = (time.perf_counter(), token, wait)
 
 
-def _on_postrun(task_id=None, task=None, state=None, args=None, kwargs=None, **extra) -> None:
+def _counts(value) -> bool:
+    """A return value safe and useful to log: a count, or a dict of counts."""
+    if isinstance(value, dict):
+        return all(isinstance(item, int) for item in value.values())
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _on_postrun(task_id=None, task=None, state=None, args=None, retval=None, **extra) -> None:
     from openpicker import metrics
 
     started, token, wait = _task_state.pop(task_id, (None, None, None))
     duration = time.perf_counter() - started if started is not None else 0.0
     try:
         metrics.observe_task(task.name, state or "UNKNOWN", duration, wait, args or ())
-        task_logger.info(
-            "task",
-            extra={
-                "task": task.name,
-                "task_id": task_id,
-                "result": state,
-                "queue_wait_ms": round(wait * 1000, 1) if wait is not None else None,
-                "duration_ms": round(duration * 1000, 1),
-            },
-        )
+        fields = {
+            "task": task.name,
+            "task_id": task_id,
+            "result": state,
+            "queue_wait_ms": round(wait * 1000, 1) if wait is not None else None,
+            "duration_ms": round(duration * 1000, 1),
+        }
+        if state == "SUCCESS" and _counts(retval):
+            fields["returned"] = retval
+        task_logger.info("task", extra=fields)
     finally:
         if token is not None:
             request_id.reset(token)

@@ -225,8 +225,8 @@ USE_I18N = False
 USE_TZ = True
 
 # Logs: one JSON line per record on stderr, credentials scrubbed (openpicker/logs.py); one line
-# per request (openpicker.request) and per task (openpicker.task). Celery's own per-task lines
-# are left out: ours carry the request id, app and duration.
+# per request (openpicker.request) and per task (openpicker.task). Celery's "succeeded" lines
+# are left out (ours carry the request id and duration); its "received" lines stay.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -243,7 +243,6 @@ LOGGING = {
     "loggers": {
         "django.request": {"level": "ERROR"},
         "celery.app.trace": {"level": "WARNING"},
-        "celery.worker.strategy": {"level": "WARNING"},
     },
 }
 
