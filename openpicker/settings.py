@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "openpicker.logs.RequestLogMiddleware",  # a JSON line per request (openpicker/logs.py)
+    "openpicker.probes.ProbeMiddleware",  # /healthz, /readyz, /metrics before host checks
     "openpicker.hosts.HostAliasMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -257,13 +259,37 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Logs: one JSON line per record on stderr, credentials scrubbed (openpicker/logs.py); one line
+# per request (openpicker.request) and per task (openpicker.task). Celery's "succeeded" lines
+# are left out (ours carry the request id and duration); its "received" lines stay.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "openpicker.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "openpicker.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("OPENPICKER_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
+
+# Operations (openpicker/health.py, metrics.py): readiness checks' deadline (s); the metrics
+# token (unset: /metrics is a 404); the per-node folder of prometheus_client's multiprocess
+# files, wiped by `manage.py serve` at start.
+OPENPICKER_READY_TIMEOUT = float(os.environ.get("OPENPICKER_READY_TIMEOUT", 2))
+OPENPICKER_METRICS_TOKEN = os.environ.get("OPENPICKER_METRICS_TOKEN", "")
+OPENPICKER_METRICS_DIR = Path(os.environ.get("OPENPICKER_METRICS_DIR") or DATA_DIR / "metrics")
+OPENPICKER_METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(OPENPICKER_METRICS_DIR)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Flickr (providers.flickr): instance-wide default OAuth app and service bases. With the
 # sandbox on, they point at the fake Flickr under /sandbox/flickr and its fixed keys, and the
