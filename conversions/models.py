@@ -31,6 +31,8 @@ class Rendition(models.Model):
     # Deliveries a worker started; past OPENPICKER_CONVERT_ATTEMPTS the rendition fails.
     attempts = models.PositiveSmallIntegerField(default=0)
     started_at = models.DateTimeField(null=True)
+    # Who started it last ("host:pid"): a second delivery of the job leaves a live start alone.
+    started_by = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -1,8 +1,10 @@
-"""Cached renditions: computed once per (source, version, spec) on the conversions queue.
+"""Cached renditions: computed once per (source, version, spec).
 
 A request claims the (source, version, spec) row — the unique constraint makes concurrent
-identical requests share one row — and the Celery worker fills it. The request waits a
-bounded time for the row to turn ready; the caller answers 202 when it does not.
+identical requests share one row — and fills it itself when one of its process's slots is free
+(conversions.jobs), or else queues it for the conversions workers. Other requests for the same
+row wait a bounded time for it to turn ready (woken at once in the same process, polling the row
+from another); the caller answers 202 when it does not.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from conversions import jobs
 from conversions.grammar import Conversion
 from conversions.models import Rendition
 from picker import events, files, storage
@@ -98,7 +100,10 @@ def request_rendition(
         if conversion.store is None:
             # A stored conversion is announced once, with its copy, by store_copy.
             events.publish(events.Converse(app=link.app, link=link, url=url))
-        transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
+        if jobs.run_here(rendition.pk, compute):
+            rendition.refresh_from_db()
+        else:
+            transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
     deadline = time.monotonic() + (settings.OPENPICKER_CONVERT_WAIT if timeout is None else timeout)
     while rendition.status == Rendition.Status.PENDING:
         if _stale(rendition):
@@ -106,7 +111,7 @@ def request_rendition(
             continue
         if time.monotonic() >= deadline:
             return None
-        time.sleep(POLL_SECONDS)
+        jobs.pause(rendition.pk, POLL_SECONDS, deadline)
         rendition.refresh_from_db()
     if rendition.status == Rendition.Status.FAILED:
         raise PickerError(
@@ -145,21 +150,20 @@ def _fail(rendition_id: int, error: PickerError) -> None:
 
 
 def compute(rendition_id: int) -> None:
-    """The worker's side: decode, convert, encode, store; mark the row ready or failed.
+    """Decode, convert, encode, store; mark the row ready or failed (a worker's job, or the web
+    process's when it has a free slot).
 
-    Each delivery counts as an attempt before any work: a job whose worker dies (the broker
-    delivers it again, acks_late) is given up once OPENPICKER_CONVERT_ATTEMPTS were started.
+    Each start counts as an attempt before any work: a job whose worker dies (the broker
+    delivers it again, acks_late) is given up once OPENPICKER_CONVERT_ATTEMPTS were started. A
+    delivery of a job that a live process is working on does nothing (conversions.jobs.start).
     """
     from conversions.engine import render
     from conversions.grammar import from_tasks
     from picker.cdn import parse_task
 
-    started = Rendition.objects.filter(pk=rendition_id, status=Rendition.Status.PENDING).update(
-        attempts=F("attempts") + 1, started_at=timezone.now()
-    )
-    if not started:
+    rendition = jobs.start(rendition_id, stale_after())
+    if rendition is None:
         return
-    rendition = Rendition.objects.select_related("source").get(pk=rendition_id)
     if rendition.attempts > settings.OPENPICKER_CONVERT_ATTEMPTS:
         _fail(rendition.pk, abandoned(rendition.attempts - 1))
         return

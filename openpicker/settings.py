@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "openpicker.logs.RequestLogMiddleware",  # a JSON line per request (openpicker/logs.py)
+    "openpicker.probes.ProbeMiddleware",  # /healthz, /readyz, /metrics before host checks
     "openpicker.hosts.HostAliasMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "picker.api.errors.JSONErrorMiddleware",
+    # Listed after the JSON mapper so that its process_exception runs first: /portal/ is HTML.
+    "portal.errors.PortalPagesMiddleware",
 ]
 
 ROOT_URLCONF = "openpicker.urls"
@@ -82,7 +86,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Kept open across requests (per thread): opening a SQLite connection (and registering
     # Django's functions on it) was about a tenth of a metadata request (benchmarks/README.md).
     DATABASES["default"]["CONN_MAX_AGE"] = 60
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # WAL: readers never wait for a writer, and a commit appends to the log instead of
+    # rewriting pages through a rollback journal (one fsync at checkpoints with synchronous
+    # NORMAL). The price, in SQLite's words: a commit may roll back after a power loss or an
+    # OS crash (never after the process dies), and the database stays consistent.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-openpicker.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -137,7 +149,12 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or (
     f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}"
 )
 CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task whose worker process dies goes back to the broker (acks_late), where the broker can take
+# it back: Redis and RabbitMQ can. kombu's SQL transport (the embedded broker) cannot: requeueing
+# from the pool's result thread deadlocks the worker (measured: its main process waits on a lock
+# and never runs a task again). There each task's own recovery path brings lost work back (stale
+# renditions are queued again by the next request, the webhook sweeper claims expired leases).
+CELERY_TASK_REJECT_ON_WORKER_LOST = not CELERY_BROKER_URL.startswith("sqla+")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -174,6 +191,9 @@ OPENPICKER_CONVERT_PIXEL_BUDGET = int(
     os.environ.get("OPENPICKER_CONVERT_PIXEL_BUDGET", 250_000_000)
 )
 OPENPICKER_CONVERT_ATTEMPTS = int(os.environ.get("OPENPICKER_CONVERT_ATTEMPTS", 3))
+# Uncached renditions a web process computes itself at once (one per core by default); more than
+# that at the same time go to the conversions queue. 0: every rendition goes to the queue.
+OPENPICKER_CONVERT_INLINE = int(os.environ.get("OPENPICKER_CONVERT_INLINE", os.cpu_count() or 1))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
 
 CORS_ALLOW_ALL_ORIGINS = True
@@ -218,51 +238,97 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = OPENPICKER_BASE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# The developer portal (portal/): its log-in pages, its own 403 for a refused CSRF token, and
+# email (password resets) on the console unless OPENPICKER_EMAIL_URL names an SMTP server
+# (smtp://user:password@host:587/?tls=True, or smtps://… for implicit TLS).
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:login"
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
+_email_url = os.environ.get("OPENPICKER_EMAIL_URL", "")
+if _email_url:
+    import dj_email_url
+
+    globals().update(dj_email_url.parse(_email_url))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("OPENPICKER_EMAIL_FROM", "openpicker@localhost")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Logs: one JSON line per record on stderr, credentials scrubbed (openpicker/logs.py); one line
+# per request (openpicker.request) and per task (openpicker.task). Celery's "succeeded" lines
+# are left out (ours carry the request id and duration); its "received" lines stay.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "openpicker.logs.RequestIdFilter"}},
+    "formatters": {"json": {"()": "openpicker.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("OPENPICKER_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "celery.app.trace": {"level": "WARNING"},
+    },
 }
+
+# Operations (openpicker/health.py, metrics.py): readiness checks' deadline (s); the metrics
+# token (unset: /metrics is a 404); the per-node folder of prometheus_client's multiprocess
+# files, wiped by `manage.py serve` at start.
+OPENPICKER_READY_TIMEOUT = float(os.environ.get("OPENPICKER_READY_TIMEOUT", 2))
+OPENPICKER_METRICS_TOKEN = os.environ.get("OPENPICKER_METRICS_TOKEN", "")
+OPENPICKER_METRICS_DIR = Path(os.environ.get("OPENPICKER_METRICS_DIR") or DATA_DIR / "metrics")
+OPENPICKER_METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(OPENPICKER_METRICS_DIR)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Flickr (providers.flickr): instance-wide default OAuth app and service bases. With the
 # sandbox on, they point at the fake Flickr under /sandbox/flickr and its fixed keys, and the
 # sandbox's host is exempt from the outbound private-address refusal.
 OPENPICKER_SANDBOX_FLICKR_BASE = f"{OPENPICKER_BASE_URL}/sandbox/flickr"
-_flickr_defaults = (
-    {
-        "KEY": "5a9d0e6b2f3c4d1e8f7a6b5c4d3e2f1a",
-        "SECRET": "0f1e2d3c4b5a6978",
-        "WWW_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
-        "API_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
-        "UPLOAD_BASE": f"{OPENPICKER_SANDBOX_FLICKR_BASE}/up",
-    }
-    if OPENPICKER_SANDBOX
-    else {
-        "KEY": "",
-        "SECRET": "",
-        "WWW_BASE": "https://www.flickr.com",
-        "API_BASE": "https://api.flickr.com",
-        "UPLOAD_BASE": "https://up.flickr.com",
-    }
+
+
+def _service_settings(service: str, sandbox: dict[str, str], real: dict[str, str]) -> dict:
+    """OPENPICKER_<SERVICE>_<NAME> for each name: from the environment, else the sandbox's value
+    (OPENPICKER_SANDBOX=1) or the real service's. Bases (`*_BASE`) lose a trailing slash."""
+    values = {}
+    for name, default in (sandbox if OPENPICKER_SANDBOX else real).items():
+        value = os.environ.get(f"OPENPICKER_{service}_{name}", default)
+        values[f"OPENPICKER_{service}_{name}"] = (
+            value.rstrip("/") if name.endswith("BASE") else value
+        )
+    return values
+
+
+# OPENPICKER_FLICKR_KEY, _SECRET, _WWW_BASE, _API_BASE, _UPLOAD_BASE:
+globals().update(
+    _service_settings(
+        "FLICKR",
+        sandbox={
+            "KEY": "5a9d0e6b2f3c4d1e8f7a6b5c4d3e2f1a",
+            "SECRET": "0f1e2d3c4b5a6978",
+            "WWW_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
+            "API_BASE": OPENPICKER_SANDBOX_FLICKR_BASE,
+            "UPLOAD_BASE": f"{OPENPICKER_SANDBOX_FLICKR_BASE}/up",
+        },
+        real={
+            "KEY": "",
+            "SECRET": "",
+            "WWW_BASE": "https://www.flickr.com",
+            "API_BASE": "https://api.flickr.com",
+            "UPLOAD_BASE": "https://up.flickr.com",
+        },
+    )
 )
-OPENPICKER_FLICKR_KEY = os.environ.get("OPENPICKER_FLICKR_KEY", _flickr_defaults["KEY"])
-OPENPICKER_FLICKR_SECRET = os.environ.get("OPENPICKER_FLICKR_SECRET", _flickr_defaults["SECRET"])
-OPENPICKER_FLICKR_WWW_BASE = os.environ.get(
-    "OPENPICKER_FLICKR_WWW_BASE", _flickr_defaults["WWW_BASE"]
-).rstrip("/")
-OPENPICKER_FLICKR_API_BASE = os.environ.get(
-    "OPENPICKER_FLICKR_API_BASE", _flickr_defaults["API_BASE"]
-).rstrip("/")
-OPENPICKER_FLICKR_UPLOAD_BASE = os.environ.get(
-    "OPENPICKER_FLICKR_UPLOAD_BASE", _flickr_defaults["UPLOAD_BASE"]
-).rstrip("/")
 # At most this many Flickr API calls per hour per API key (Flickr's documented limit is 3,600).
 OPENPICKER_FLICKR_CALLS_PER_HOUR = int(os.environ.get("OPENPICKER_FLICKR_CALLS_PER_HOUR", 3600))
 # Photos per folder page of the cloud API (Flickr allows up to 500 per call).
@@ -271,39 +337,26 @@ OPENPICKER_FLICKR_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_FLICKR_PAGE_SIZ
 # default app and the bases (authorize page, OAuth host, Graph host). With the sandbox on they
 # point at the fake Instagram under /sandbox/instagram and its fixed app.
 OPENPICKER_SANDBOX_INSTAGRAM_BASE = f"{OPENPICKER_BASE_URL}/sandbox/instagram"
-_instagram_defaults = (
-    {
-        "CLIENT_ID": "990000000000001",
-        "CLIENT_SECRET": "5f4e3d2c1b0a99887766554433221100",
-        "AUTHORIZE_BASE": OPENPICKER_SANDBOX_INSTAGRAM_BASE,
-        "API_BASE": OPENPICKER_SANDBOX_INSTAGRAM_BASE,
-        "GRAPH_BASE": f"{OPENPICKER_SANDBOX_INSTAGRAM_BASE}/graph",
-    }
-    if OPENPICKER_SANDBOX
-    else {
-        "CLIENT_ID": "",
-        "CLIENT_SECRET": "",
-        "AUTHORIZE_BASE": "https://www.instagram.com",
-        "API_BASE": "https://api.instagram.com",
-        "GRAPH_BASE": "https://graph.instagram.com",
-    }
+# OPENPICKER_INSTAGRAM_CLIENT_ID, _CLIENT_SECRET, _AUTHORIZE_BASE, _API_BASE, _GRAPH_BASE:
+globals().update(
+    _service_settings(
+        "INSTAGRAM",
+        sandbox={
+            "CLIENT_ID": "990000000000001",
+            "CLIENT_SECRET": "5f4e3d2c1b0a99887766554433221100",
+            "AUTHORIZE_BASE": OPENPICKER_SANDBOX_INSTAGRAM_BASE,
+            "API_BASE": OPENPICKER_SANDBOX_INSTAGRAM_BASE,
+            "GRAPH_BASE": f"{OPENPICKER_SANDBOX_INSTAGRAM_BASE}/graph",
+        },
+        real={
+            "CLIENT_ID": "",
+            "CLIENT_SECRET": "",
+            "AUTHORIZE_BASE": "https://www.instagram.com",
+            "API_BASE": "https://api.instagram.com",
+            "GRAPH_BASE": "https://graph.instagram.com",
+        },
+    )
 )
-OPENPICKER_INSTAGRAM_CLIENT_ID = os.environ.get(
-    "OPENPICKER_INSTAGRAM_CLIENT_ID", _instagram_defaults["CLIENT_ID"]
-)
-OPENPICKER_INSTAGRAM_CLIENT_SECRET = os.environ.get(
-    "OPENPICKER_INSTAGRAM_CLIENT_SECRET", _instagram_defaults["CLIENT_SECRET"]
-)
-OPENPICKER_INSTAGRAM_AUTHORIZE_BASE = os.environ.get(
-    "OPENPICKER_INSTAGRAM_AUTHORIZE_BASE", _instagram_defaults["AUTHORIZE_BASE"]
-).rstrip("/")
-OPENPICKER_INSTAGRAM_API_BASE = os.environ.get(
-    "OPENPICKER_INSTAGRAM_API_BASE", _instagram_defaults["API_BASE"]
-).rstrip("/")
-OPENPICKER_INSTAGRAM_GRAPH_BASE = os.environ.get(
-    "OPENPICKER_INSTAGRAM_GRAPH_BASE", _instagram_defaults["GRAPH_BASE"]
-).rstrip("/")
-# oauthlib refuses plain-HTTP token endpoints; only the sandbox (or a test) may lift that.
 OPENPICKER_INSTAGRAM_ALLOW_HTTP = env_bool("OPENPICKER_INSTAGRAM_ALLOW_HTTP") or OPENPICKER_SANDBOX
 # Media per folder page of the cloud API (Graph allows up to 100 per call).
 OPENPICKER_INSTAGRAM_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_INSTAGRAM_PAGE_SIZE", 25)), 100)

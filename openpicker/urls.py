@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("picker.api.urls")),
     path("", include("providers.urls")),
     path("", include("webhooks.urls")),
+    path("portal/", include("portal.urls")),
     path("", include("widget.urls")),
 ]
 if settings.OPENPICKER_SANDBOX:

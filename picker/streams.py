@@ -146,7 +146,37 @@ def seekable(source: BinaryIO) -> Iterator[BinaryIO]:
         yield spool  # type: ignore[misc]
 
 
-class SeekableSpool(io.RawIOBase):
+class _PositionedReader(io.RawIOBase):
+    """A readable, seekable raw stream that keeps its own position; subclasses read at it.
+
+    `_end()` is the stream's length, asked for only by a seek from the end."""
+
+    _position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            offset += self._end()
+        elif whence == io.SEEK_CUR:
+            offset += self._position
+        if offset < 0:
+            raise ValueError("negative seek position")
+        self._position = offset
+        return offset
+
+    def _end(self) -> int:
+        raise NotImplementedError
+
+
+class SeekableSpool(_PositionedReader):
     """A seekable view of a forward-only stream, copied to a spooled file only as far as read.
 
     Pillow seeks while it identifies and decodes; spooling lazily means a large file that is not
@@ -161,25 +191,9 @@ class SeekableSpool(io.RawIOBase):
         self._position = 0
         self._exhausted = False
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            self._fill(None)
-            offset += self._length
-        elif whence == io.SEEK_CUR:
-            offset += self._position
-        if offset < 0:
-            raise ValueError("negative seek position")
-        self._position = offset
-        return offset
+    def _end(self) -> int:
+        self._fill(None)
+        return self._length
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         self._fill(self._position + len(buffer))
@@ -301,7 +315,7 @@ class ReadBudgetExceeded(OSError):
     """A header reader asked for more bytes than its budget (an OSError, as Pillow expects)."""
 
 
-class RangeReader(io.RawIOBase):
+class RangeReader(_PositionedReader):
     """A seekable reader over an object of known size that fetches only the ranges read.
 
     `fetch(start, end)` yields bytes [start, end] inclusive (storage.read_range: a ranged GET on
@@ -324,24 +338,8 @@ class RangeReader(io.RawIOBase):
         self.budget = budget
         self.fetched = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            offset += self._size
-        elif whence == io.SEEK_CUR:
-            offset += self._position
-        if offset < 0:
-            raise ValueError("negative seek position")
-        self._position = offset
-        return offset
+    def _end(self) -> int:
+        return self._size
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         wanted = min(len(buffer), self._size - self._position)

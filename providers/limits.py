@@ -43,6 +43,16 @@ def forget(provider: str, api_key: str, now: float | None = None) -> None:
     CallBudget.objects.filter(key_digest=key, window=window).delete()
 
 
+def spent(provider: str, api_key: str, now: float | None = None) -> int:
+    """Calls counted against a key in the current hour window (the portal's usage page)."""
+    window = int((time.time() if now is None else now) // WINDOW)
+    key = digest(f"{provider}:{api_key}")
+    if _uses_redis():
+        return int(cache.get(redis_name(key, window)) or 0)
+    row = CallBudget.objects.filter(key_digest=key, window=window).first()
+    return row.count if row else 0
+
+
 def spend(provider: str, api_key: str, limit: int, now: float | None = None) -> None:
     """Count one call against the key's budget for this hour, or raise ProviderBusy."""
     now = time.time() if now is None else now

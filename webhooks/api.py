@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from django.core.paginator import EmptyPage, Paginator
-from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,12 +12,9 @@ from picker.errors import AuthenticationFailed, BadRequest
 from picker.models import App
 from picker.schema import errors
 from webhooks import log, schema
-from webhooks.endpoints import add_endpoint
-from webhooks.models import Event
-from webhooks.recording import create_deliveries
+from webhooks.endpoints import add_endpoint, queue_redelivery, send_test_event
 
 MAX_PAGE_SIZE = 100
-TEST_ACTION = "fp.test"
 
 
 def secret_app(request) -> App:
@@ -75,16 +70,8 @@ class TestEventView(APIView):
     )
     def post(self, request, endpoint_id: int):
         app = secret_app(request)
-        endpoint = log.endpoint(app, endpoint_id)
-        with transaction.atomic():
-            event = Event.objects.create(
-                app=app,
-                action=TEST_ACTION,
-                timestamp=timezone.now(),
-                text={"message": "a test event from OpenPicker", "endpoint": endpoint.url},
-            )
-            (delivery,) = create_deliveries(event, [endpoint])
-        return Response({"event_id": event.pk, "delivery_id": delivery.pk}, status=202)
+        delivery = send_test_event(app, log.endpoint(app, endpoint_id))
+        return Response({"event_id": delivery.event_id, "delivery_id": delivery.pk}, status=202)
 
 
 class DeliveriesView(APIView):
@@ -128,9 +115,7 @@ class RedeliverView(APIView):
         responses={202: schema.QUEUED, **errors(401, 404)},
     )
     def post(self, request, delivery_id: int):
-        from webhooks.tasks import redeliver
-
         app = secret_app(request)
         delivery = log.delivery(app, delivery_id)
-        transaction.on_commit(lambda: redeliver.delay(delivery.pk))
+        queue_redelivery(delivery)
         return Response({"id": delivery.pk, "queued": True}, status=202)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import transaction
+from django.utils import timezone
 
 from picker import events
 from picker.errors import BadRequest, OutboundFailed
 from picker.models import App
 from picker.outbound import check_url
-from webhooks.models import ALL, WebhookEndpoint
+from webhooks.models import ALL, Delivery, Event, WebhookEndpoint
+from webhooks.recording import create_deliveries
+
+TEST_ACTION = "fp.test"
 
 
 def parse_actions(value: str | list[str] | None) -> list[str]:
@@ -39,3 +44,23 @@ def add_endpoint(app: App, url: str, actions: str | list[str] | None = None) -> 
         # It does not resolve today; the guard runs again at every attempt.
         pass
     return WebhookEndpoint.objects.create(app=app, url=url, actions=parse_actions(actions))
+
+
+def send_test_event(app: App, endpoint: WebhookEndpoint) -> Delivery:
+    """An `fp.test` event to this one endpoint, through the same delivery as any other."""
+    with transaction.atomic():
+        event = Event.objects.create(
+            app=app,
+            action=TEST_ACTION,
+            timestamp=timezone.now(),
+            text={"message": "a test event from OpenPicker", "endpoint": endpoint.url},
+        )
+        (delivery,) = create_deliveries(event, [endpoint])
+    return delivery
+
+
+def queue_redelivery(delivery: Delivery) -> None:
+    """A manual attempt, queued once the caller's transaction commits; the schedule stays."""
+    from webhooks.tasks import redeliver
+
+    transaction.on_commit(lambda: redeliver.delay(delivery.pk))

@@ -6,6 +6,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from celery.signals import before_task_publish
 from PIL import Image
 
 from tests.conftest import server_env
@@ -81,6 +82,19 @@ def conversions_worker(django_db_setup, django_db_blocker):
 @pytest.fixture
 def stalling_origin() -> StallingOrigin:
     return shared_stalling_origin()
+
+
+@pytest.fixture
+def published():
+    """The Celery tasks this (web) process sends to the broker."""
+    sent = []
+
+    def record(sender=None, **kwargs):
+        sent.append(sender)
+
+    before_task_publish.connect(record, weak=False)
+    yield sent
+    before_task_publish.disconnect(record)
 
 
 @pytest.fixture

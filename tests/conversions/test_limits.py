@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import psutil
 import pytest
-from celery.signals import before_task_publish
 from django.conf import settings
 from django.db import connection
 from django.test import Client
@@ -128,21 +127,11 @@ def test_a_2000_character_legacy_spec_is_a_400(client, app, small):
     assert ok.status_code == 200 and open_image(body(ok)).size == (32, 24)
 
 
-@pytest.fixture
-def published():
-    """The Celery tasks this (web) process sends to the broker."""
-    sent = []
-
-    def record(sender=None, **kwargs):
-        sent.append(sender)
-
-    before_task_publish.connect(record, weak=False)
-    yield sent
-    before_task_publish.disconnect(record)
-
-
 @pytest.mark.usefixtures("converting")
-def test_a_bomb_sent_to_the_cdn_is_refused_in_the_web_process(client, app, store, published):
+def test_a_bomb_sent_to_the_cdn_is_refused_in_the_web_process(
+    client, app, store, published, settings
+):
+    settings.OPENPICKER_CONVERT_INLINE = 0  # conversions go to the queue: what is sent is seen
     bomb = bomb_png(30_000, 30_000)  # 900 megapixels, 112 MB decoded even at one bit per pixel
     handle = store(app, bomb, filename="bomb.png").json()["handle"]
     started = time.monotonic()
@@ -220,7 +209,11 @@ def test_a_header_beyond_the_probe_limit_is_left_to_the_worker(app, store):
 
 
 @pytest.mark.usefixtures("converting")
-def test_a_bomb_behind_a_large_header_is_still_refused_by_the_worker(client, app, store):
+@pytest.mark.parametrize("inline", [2, 0], ids=["in-the-web-process", "on-the-queue"])
+def test_a_bomb_behind_a_large_header_is_still_refused_by_the_job(
+    client, app, store, settings, inline
+):
+    settings.OPENPICKER_CONVERT_INLINE = inline
     jpeg = bytearray(image_bytes((16, 16)))
     frame = jpeg.index(b"\xff\xc0")
     jpeg[frame + 5 : frame + 9] = struct.pack(">HH", 60_000, 60_000)  # height, width
@@ -229,7 +222,7 @@ def test_a_bomb_behind_a_large_header_is_still_refused_by_the_worker(client, app
     response = client.get(f"/cdn/resize=width:100/{handle}")
     assert response.status_code == 413, response.content
     assert response.json()["error"] == "image_too_large"
-    # Queued (the web process could not see the header), then refused by the worker.
+    # Admitted (the header was too large to see), then refused by the job before decoding.
     assert Rendition.objects.get().status == Rendition.Status.FAILED
 
 
@@ -262,6 +255,7 @@ def test_a_job_whose_worker_dies_is_retried_then_fails_with_a_clear_error(
     # killed, as the kernel's OOM killer would.
     # Redis gives the job back as soon as its worker is lost; the embedded SQL broker does not,
     # and a request that finds the job stale (here after 5 s, not 300) queues it again.
+    settings.OPENPICKER_CONVERT_INLINE = 0  # the job runs on the queue's workers
     redelivers = settings.CELERY_BROKER_URL.startswith("redis")
     if not redelivers:
         settings.OPENPICKER_CONVERT_STALE = 5

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import server_env
-from tests.servers import OpenPickerServer
+from tests.servers import CeleryWorker, OpenPickerServer
 
 PAGE_SIZE = 10
 MEDIA_TTL = 3  # seconds a sandbox Instagram media_url works
@@ -32,6 +32,22 @@ def sandbox_api(django_db_setup, django_db_blocker, tmp_path_factory):
         )
     yield server
     server.stop()
+
+
+@pytest.fixture
+def worker(sandbox_api):
+    """A conversions worker with the sandbox server's settings and broker (renditions beyond the
+    server's free slots, and stale ones, run here)."""
+    worker = CeleryWorker(
+        server_env(
+            OPENPICKER_SANDBOX="1",
+            OPENPICKER_BASE_URL=sandbox_api.url,
+            CELERY_BROKER_URL=sandbox_api.env["CELERY_BROKER_URL"],
+        ),
+        queues="conversions",
+    )
+    yield worker
+    worker.stop()
 
 
 @pytest.fixture

@@ -11,25 +11,9 @@ import requests
 from PIL import Image
 
 from providers.sandbox.models import FlickrUpload
-from tests.conftest import server_env
 from tests.providers.conftest import PAGE_SIZE
-from tests.servers import CeleryWorker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker(sandbox_api):
-    worker = CeleryWorker(
-        server_env(
-            OPENPICKER_SANDBOX="1",
-            OPENPICKER_BASE_URL=sandbox_api.url,
-            CELERY_BROKER_URL=sandbox_api.env["CELERY_BROKER_URL"],
-        ),
-        queues="conversions",
-    )
-    yield worker
-    worker.stop()
 
 
 def connect_in_browser(browser: requests.Session, redirect_url: str) -> None:

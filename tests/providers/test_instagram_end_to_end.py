@@ -14,25 +14,9 @@ from PIL import Image
 from providers.models import ProviderConnection
 from providers.sandbox.instagram import catalogue
 from providers.sandbox.models import InstagramToken
-from tests.conftest import server_env
 from tests.providers.conftest import MEDIA_TTL, PAGE_SIZE
-from tests.servers import CeleryWorker
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def worker(sandbox_api):
-    worker = CeleryWorker(
-        server_env(
-            OPENPICKER_SANDBOX="1",
-            OPENPICKER_BASE_URL=sandbox_api.url,
-            CELERY_BROKER_URL=sandbox_api.env["CELERY_BROKER_URL"],
-        ),
-        queues="conversions",
-    )
-    yield worker
-    worker.stop()
 
 
 def connect_in_browser(browser: requests.Session, redirect_url: str) -> None:

@@ -1,0 +1,1 @@
+"""Portal views: thin (parse, scope to the user's app, call a domain function, render)."""

@@ -1,0 +1,42 @@
+"""One "beat" on a driven clock, as a process of its own: the webhook sweeper at START, then
+every STEP seconds after it, STEPS times (`manage.py deliver_due --now T` in a loop, one Django
+start). Used by test_two_beats; the environment names the database and broker.
+
+A real beat ticks every few seconds and the worker keeps up between ticks; here the clock is
+driven far faster than that, so before its next tick a beat waits (up to 60 s) until no
+delivery is held (claimed or being attempted), by it or by the other beat.
+
+    python tests/webhooks/drive_beat.py 2026-12-02T00:00:00+00:00 5 120
+"""
+
+import os
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openpicker.settings")
+
+
+def main(start: str, step: str, steps: str) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.utils.dateparse import parse_datetime
+
+    from webhooks.models import Delivery
+
+    held = Delivery.objects.filter(status=Delivery.Status.PENDING, lease_until__isnull=False)
+    at = parse_datetime(start)
+    for n in range(int(steps)):
+        call_command("deliver_due", now=(at + timedelta(seconds=n * float(step))).isoformat())
+        deadline = time.monotonic() + 60
+        while held.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
