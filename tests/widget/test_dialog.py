@@ -3,11 +3,14 @@ and the errors it shows instead of failing silently (maxSize, a bad policy, a sp
 
 from __future__ import annotations
 
+import json
 import time
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
 
+from picker import policies
 from providers import limits
 from providers.models import CallBudget, digest
 from tests.widget.conftest import jpeg
@@ -15,7 +18,9 @@ from tests.widget.driver import (
     calls,
     connect,
     dialog,
+    image_size,
     open_folder,
+    pick_from_photostream,
     run,
     wait_for_call,
 )
@@ -140,3 +145,28 @@ def test_readable_at_360_px(browser, widget_api, integrator, shop, shoot):
         shoot(page, "services-360")
     finally:
         context.close()
+
+
+def test_with_a_valid_policy_every_call_of_the_dialog_passes(
+    page, widget_api, integrator, make_app, tmp_path
+):
+    """An app that requires policies: the dialog hands the integrator's policy and signature
+    to the multipart upload and to the cloud calls."""
+    strict = make_app("strict", security_required=True, allowed_origins=[integrator.origin])
+    policy = policies.encode({"expiry": int(time.time()) + 600, "call": ["pick", "store", "read"]})
+    security = {"policy": policy, "signature": policies.sign(policy, strict.secret)}
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg((64, 48)))
+    code = f"""var security = {json.dumps(security)};
+    filepicker.pick(Object.assign({{services: ['COMPUTER']}}, security), function () {{
+      filepicker.pick(Object.assign({{services: ['FLICKR']}}, security), function () {{}});
+    }});"""
+    run(page, integrator, widget_api, strict, code)
+    dialog(page).get_by_test_id("file-input").set_input_files(str(photo))
+    (uploaded,) = wait_for_call(page, "pick")
+    assert image_size(f"{uploaded['value']['url']}?{urlencode(security)}") == (64, 48)
+
+    frame = dialog(page)
+    pick_from_photostream(page, frame, 0)
+    wait_for_call(page, "pick", count=2)
+    assert [c["value"]["client"] for c in calls(page, "pick", "success")] == ["computer", "Flickr"]
