@@ -44,7 +44,7 @@ def test_escape_closes_and_the_services_work_from_the_keyboard(page, widget_api,
 
 
 def test_flickr_albums_page_and_lead_back(page, widget_api, integrator, shop):
-    code = "filepicker.pick({services: ['FLICKR'], openTo: 'FLICKR'}, function () {});"
+    code = "filepicker.pick({services: ['INSTAGRAM', 'FLICKR'], openTo: 'FLICKR'}, function () {});"
     run(page, integrator, widget_api, shop, code)
     frame = dialog(page)
     connect(page, frame)
@@ -71,6 +71,23 @@ def test_files_over_max_size_are_refused_in_the_dialog(
     frame.get_by_test_id("file-input").set_input_files(str(big))
     message = frame.get_by_test_id("error").inner_text()
     assert "big.jpg" in message and "over this site's limit of 1000 bytes" in message
+    assert calls(page) == []
+
+
+def test_files_of_other_extensions_are_refused_in_the_dialog(
+    page, widget_api, integrator, shop, tmp_path
+):
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg((40, 40)))
+    code = (
+        "filepicker.pick({services: ['COMPUTER'], extensions: ['.png', '.gif']}, function () {});"
+    )
+    run(page, integrator, widget_api, shop, code)
+    frame = dialog(page)
+    assert frame.get_by_test_id("file-input").get_attribute("accept") == ".png,.gif"
+    frame.get_by_test_id("file-input").set_input_files(str(photo))
+    message = frame.get_by_test_id("error").inner_text()
+    assert "photo.jpg is not a file this site accepts (png, gif)" in message
     assert calls(page) == []
 
 
