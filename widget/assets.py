@@ -13,7 +13,17 @@ from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent / "static" / "widget"
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
-ASSETS = ("filepicker.js", "dialog.js", "md5.js", "dialog.css")
+ASSETS = (
+    "filepicker.js",
+    "dialog.css",
+    "md5.js",
+    "dialog.js",
+    "computer.js",
+    "link.js",
+    "clouds.js",
+)
+# What the dialog page loads, in order (the core before the panels it starts).
+DIALOG_SCRIPTS = ("md5.js", "dialog.js", "computer.js", "link.js", "clouds.js")
 
 
 @dataclass(frozen=True)

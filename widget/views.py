@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 from picker import events
 from picker.models import App
 from widget import origins, services
-from widget.assets import Asset, asset
+from widget.assets import DIALOG_SCRIPTS, Asset, asset
 from widget.options import BadOptions, DialogOptions
 
 LIBRARY_MAX_AGE = 300  # the unhashed name: integrators' pages pick up a new version soon
@@ -117,10 +117,8 @@ def dialog(request, mode: str):
         {
             "config": config,
             "title": "Save to" if exporting else "Pick a file",
-            "assets": {
-                key: asset(name).hashed_name
-                for key, name in (("css", "dialog.css"), ("md5", "md5.js"), ("script", "dialog.js"))
-            },
+            "stylesheet": asset("dialog.css").hashed_name,
+            "scripts": [asset(name).hashed_name for name in DIALOG_SCRIPTS],
         },
     )
     return _secured(response, app)

@@ -57,7 +57,7 @@ def test_dialog_is_readable_by_the_library_and_names_its_hashed_assets(client, a
     reply = dialog(client, app)
     assert reply.status_code == 200
     page = reply.content.decode()
-    for name in ("dialog.js", "md5.js", "dialog.css"):
+    for name in ("dialog.css", "md5.js", "dialog.js", "computer.js", "link.js", "clouds.js"):
         assert asset(name).hashed_name in page
     for hook in ('data-testid="close"', 'data-testid="select"', 'data-testid="save"'):
         assert hook in page
