@@ -111,3 +111,43 @@ def test_a_dropped_image_is_picked(page, widget_api, integrator, shop):
     blob = picked["value"]
     assert (blob["filename"], blob["mimetype"]) == ("dropped.png", "image/png")
     assert image_size(blob["url"]) == (321, 123)
+
+
+def test_an_upload_that_fails_resumes_where_it_stopped(
+    page, widget_api, integrator, shop, tmp_path
+):
+    """Part 2 cannot get through (four tries): the dialog says so and offers Resume, which
+    goes on in the same multipart upload from part 2, not from the start."""
+    chosen = tmp_path / "scan.bin"
+    chosen.write_bytes(os.urandom(12 * 1024 * 1024))  # three parts
+    digest = hashlib.sha256(chosen.read_bytes()).hexdigest()
+    puts, starts, network = [], [], {"down": True}
+
+    def part(route):
+        number = route.request.url.split("/part/", 1)[1].split("/")[1].split("?")[0]
+        puts.append(number)
+        if number == "2" and network["down"]:
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    def start(route):
+        starts.append(route.request.url)
+        route.continue_()
+
+    page.route("**/upload/multipart/part/**", part)
+    page.route("**/upload/multipart/start", start)
+    run(page, integrator, widget_api, shop, PICK)
+    frame = dialog(page)
+    frame.get_by_test_id("file-input").set_input_files(str(chosen))
+    resume = frame.get_by_test_id("resume")
+    resume.wait_for(timeout=60_000)
+    assert "The upload failed" in frame.get_by_test_id("error").inner_text()
+    assert calls(page, "pick", "success") == []
+
+    network["down"] = False
+    resume.click()
+    (picked,) = wait_for_call(page, "pick")
+    assert puts == ["1", "2", "2", "2", "2", "2", "3"] and len(starts) == 1
+    served = requests.get(picked["value"]["url"], timeout=60).content
+    assert hashlib.sha256(served).hexdigest() == digest

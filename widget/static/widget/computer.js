@@ -89,40 +89,55 @@
         send("progress", overall);
       }
     }
-    // One file after another: the parts of each go in order, so progress reads naturally.
-    var blobs = [];
-    chosen.reduce(function (previous, file, index) {
+    run({files: chosen, blobs: [], records: chosen.map(function () { return {parts: []}; }),
+      progress: progress});
+  }
+
+  // One file after another, the parts of each in order (progress reads naturally). A job that
+  // fails keeps its multipart sessions and the parts the server has: Resume sends the rest.
+  function run(job) {
+    state.busy = true;
+    showError("");
+    job.files.slice(job.blobs.length).reduce(function (previous, file) {
       return previous.then(function () {
-        return upload(file, function (bytes) { progress(index, bytes); }).then(function (blob) {
-          blobs.push(Object.assign(blob, {client: "computer"}));
-        });
+        var index = job.blobs.length;
+        return upload(file, job.records[index], function (bytes) { job.progress(index, bytes); })
+          .then(function (blob) { job.blobs.push(Object.assign(blob, {client: "computer"})); });
       });
     }, Promise.resolve()).then(function () {
       state.busy = false;
-      finish(blobs);
+      finish(job.blobs);
     }).catch(function (error) {
       state.busy = false;
+      setStatus("");
       showError("The upload failed: " + error.message);
+      var resume = el("button", {type: "button", class: "primary", "data-testid": "resume",
+        text: "Resume the upload", onclick: function () { resume.remove(); run(job); }});
+      panel.appendChild(resume);
+      resume.focus();
     });
   }
 
-  // start → (upload → PUT) per part, retried → complete (202 = still assembling, ask again)
-  function upload(file, onBytes) {
+  // start → (upload → PUT) per part not sent yet, retried → complete (202 = still assembling).
+  // `record` keeps the session and the sent parts across a Resume.
+  function upload(file, record, onBytes) {
     var mimetype = file.type || "application/octet-stream";
     var store = storeOptions();
-    var session;
-    return json("/upload/multipart/start", {filename: file.name, mimetype: mimetype,
-      size: file.size, store: store || undefined})
-      .then(function (answer) {
-        session = answer.data;
-        var parts = [], count = Math.max(1, Math.ceil(file.size / PART_SIZE));
-        var chain = Promise.resolve();
-        for (var number = 1; number <= count; number++) {
-          chain = chain.then(sendPart.bind(null, file, session, number, parts, onBytes));
-        }
-        return chain.then(function () { return parts; });
-      })
-      .then(function (parts) { return complete(file, mimetype, session, parts, store); });
+    var started = record.session ? Promise.resolve() : json("/upload/multipart/start", {
+      filename: file.name, mimetype: mimetype, size: file.size, store: store || undefined
+    }).then(function (answer) { record.session = answer.data; });
+    return started.then(function () {
+      var count = Math.max(1, Math.ceil(file.size / PART_SIZE));
+      var chain = Promise.resolve();
+      for (var number = 1; number <= count; number++) {
+        var sent = record.parts.some(function (part) { return part.part_number === number; });
+        if (!sent) chain = chain.then(sendPart.bind(null, file, record.session, number, record.parts, onBytes));
+      }
+      return chain;
+    }).then(function () {
+      record.parts.sort(function (a, b) { return a.part_number - b.part_number; });
+      return complete(file, mimetype, record.session, record.parts, store);
+    });
   }
 
   function sendPart(file, session, number, parts, onBytes) {
