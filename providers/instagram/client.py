@@ -7,9 +7,7 @@ Mapping replies to picker items is adapter.py's job; this module only talks to I
 from __future__ import annotations
 
 import json
-import os
 import time
-from contextlib import contextmanager
 
 import requests
 from django.conf import settings
@@ -30,14 +28,34 @@ TRANSIENT_TRIES = 3
 BACKOFF = 0.5
 
 
-@contextmanager
-def _transport(url: str):
-    """oauthlib refuses http:// OAuth URLs; the sandbox (OPENPICKER_INSTAGRAM_ALLOW_HTTP) is
-    plain HTTP, so only then is that check lifted (for the process: a scoped lift would race
-    between threads)."""
-    if url.startswith("http://") and settings.OPENPICKER_INSTAGRAM_ALLOW_HTTP:
-        os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    yield
+def _sandbox_base() -> str | None:
+    """The configured sandbox's base, when plain HTTP to it is allowed
+    (OPENPICKER_INSTAGRAM_ALLOW_HTTP, on with OPENPICKER_SANDBOX); else None."""
+    base = (settings.OPENPICKER_SANDBOX_INSTAGRAM_BASE or "").rstrip("/")
+    if settings.OPENPICKER_INSTAGRAM_ALLOW_HTTP and base.startswith("http://"):
+        return base
+    return None
+
+
+def _checked_url(url: str) -> str:
+    """The URL oauthlib is given to check. oauthlib refuses http:// OAuth URLs (unless
+    OAUTHLIB_INSECURE_TRANSPORT is set, which would lift the check for the whole process): a
+    URL under the sandbox's plain-HTTP base is handed over in its https:// form and sent as
+    http:// by PlainHTTPToSandbox, mounted on that prefix only. Every other URL is unchanged,
+    so oauthlib still refuses any other http:// one."""
+    base = _sandbox_base()
+    if base and (url == base or url.startswith(f"{base}/")):
+        return "https://" + url.removeprefix("http://")
+    return url
+
+
+class PlainHTTPToSandbox(HTTPAdapter):
+    """Sends requests for https://{sandbox base}/… as http://, as the sandbox is served. Mounted
+    on one OAuth2Session, for the sandbox's prefix, when the sandbox is allowed plain HTTP."""
+
+    def send(self, request, **kwargs):
+        request.url = "http://" + request.url.removeprefix("https://")
+        return super().send(request, **kwargs)
 
 
 def _unwrap(response: requests.Response) -> requests.Response:
@@ -70,21 +88,28 @@ class InstagramClient:
     def oauth(self, redirect_uri: str, state: str | None = None) -> OAuth2Session:
         session = OAuth2Session(self.client_id, redirect_uri=redirect_uri, scope=SCOPE, state=state)
         session.register_compliance_hook("access_token_response", _unwrap)
+        base = _sandbox_base()
+        if base:
+            session.mount(_checked_url(f"{base}/"), PlainHTTPToSandbox())
         return session
 
     def authorization_url(self, redirect_uri: str, state: str) -> str:
         endpoint = f"{self.authorize_base}/oauth/authorize"
-        with self.oauth(redirect_uri, state) as session, _transport(endpoint):
-            url, _ = session.authorization_url(endpoint)
-        return url
+        checked = _checked_url(endpoint)
+        try:
+            with self.oauth(redirect_uri, state) as session:
+                url, _ = session.authorization_url(checked)
+        except OAuth2Error as exc:  # an http:// authorize base that is not the sandbox's
+            raise ProviderError(f"Instagram's authorize page is refused: {exc}") from exc
+        return endpoint + url.removeprefix(checked)
 
     def exchange_code(self, redirect_uri: str, code: str) -> dict:
         """The code (once) → a short-lived token: {access_token, user_id, permissions}."""
         url = f"{self.api}/oauth/access_token"
         try:
-            with self.oauth(redirect_uri) as session, _transport(url):
+            with self.oauth(redirect_uri) as session:
                 token = session.fetch_token(
-                    url,
+                    _checked_url(url),
                     code=code,
                     client_secret=self.secret,
                     include_client_id=True,

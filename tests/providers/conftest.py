@@ -74,6 +74,7 @@ def instagram_sandbox(sandbox_api, settings):
     settings.OPENPICKER_INSTAGRAM_AUTHORIZE_BASE = base
     settings.OPENPICKER_INSTAGRAM_API_BASE = base
     settings.OPENPICKER_INSTAGRAM_GRAPH_BASE = f"{base}/graph"
+    settings.OPENPICKER_SANDBOX_INSTAGRAM_BASE = base  # the one base plain HTTP may reach
     settings.OPENPICKER_INSTAGRAM_ALLOW_HTTP = True
     settings.OPENPICKER_INSTAGRAM_PAGE_SIZE = PAGE_SIZE
     return base

@@ -106,7 +106,7 @@ def test_token_replies_wrapped_flat_and_refused():
 
 
 class StandInGraph:
-    """Answers each GET with the next queued (status, body); records the queries."""
+    """Answers each GET (or POST) with the next queued (status, body); records the queries."""
 
     def __init__(self, replies):
         self.replies, self.queries = list(replies), []
@@ -122,6 +122,8 @@ class StandInGraph:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+
+            do_POST = do_GET
 
             def log_message(self, *args):
                 pass
