@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from picker.errors import BadRequest
+from picker.errors import BadRequest, NotFound
 from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 from providers.instagram import adapter, client
 from providers.instagram.client import InstagramClient
@@ -49,7 +49,7 @@ def test_carousel_is_expanded_into_its_children():
     album = recorded("carousel.json")
     video = {"id": "1", "media_type": "VIDEO", "media_url": "v.mp4", "thumbnail_url": "p.jpg"}
     items = adapter.media_items([album, video])
-    assert [i["path"] for i in items] == ["/17870453980312780", "/1"]
+    assert [i["path"] for i in items] == ["/18000503476161727/17870453980312780", "/1"]
     assert items[0]["thumbnail"] == "https://scontent.cdninstagram.com/child1.jpg"
     assert (items[1]["mimetype"], items[1]["thumbnail"]) == ("video/mp4", "p.jpg")
 
@@ -68,6 +68,23 @@ def test_metadata_of_an_image_a_child_and_refusals():
         with pytest.raises(BadRequest) as refused:
             adapter.metadata({"id": "1", "media_type": kind})
         assert refused.value.detail == "Only image files are selectable."
+
+
+def test_a_child_is_seen_on_its_albums_page_at_its_place():
+    album = recorded("carousel.json")
+    second = {"id": "17870453980312781", "media_type": "IMAGE", "media_url": "c2.jpg"}
+    album["children"]["data"].append(second)
+    child = adapter.album_child(album, "17870453980312781")
+    assert child["media_url"] == "c2.jpg"
+    meta = adapter.metadata(child)
+    assert meta["page_url"] == "https://www.instagram.com/p/BT1/?img_index=2"
+    assert meta["short_url"] == meta["page_url"]
+    first = adapter.metadata(adapter.album_child(album, "17870453980312780"))
+    assert first["page_url"] == "https://www.instagram.com/p/BT1/?img_index=1"
+    with pytest.raises(NotFound):  # not a child of this album
+        adapter.album_child(album, "18000503476161727")
+    del album["permalink"]
+    assert adapter.metadata(adapter.album_child(album, "17870453980312780"))["page_url"] == ""
 
 
 def test_error_190_is_a_rejected_token():
