@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from picker.errors import BadRequest, NotFound
 from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 
@@ -18,6 +20,7 @@ class ProviderTransient(ProviderError):
 
     status = 429
     code = "provider_rate_limited"
+    retry_after: int | None = None
 
 
 def graph_error(reply) -> ProviderError | None:
@@ -37,6 +40,30 @@ def graph_error(reply) -> ProviderError | None:
     if code in RATE_CODES or error.get("is_transient") is True or code in (1, 2):
         return ProviderTransient(message)
     return ProviderError(message)
+
+
+def regain_seconds(headers) -> int | None:
+    """Seconds until Instagram accepts calls again, from X-Business-Use-Case-Usage
+    ({id: [{..., "estimated_time_to_regain_access": minutes}]}); None when it does not say."""
+    try:
+        usage = json.loads(headers.get("X-Business-Use-Case-Usage") or "{}")
+        minutes = [
+            int(entry.get("estimated_time_to_regain_access") or 0)
+            for entries in usage.values()
+            for entry in entries
+        ]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return max(minutes) * 60 if minutes and max(minutes) > 0 else None
+
+
+def still_limited(error: ProviderTransient, headers, tries: int) -> ProviderTransient:
+    """The caller's 429 once Instagram refused every try: why, and when to try again if known."""
+    refused = ProviderTransient(
+        f"Instagram is limiting this app's calls (refused {tries} tries): {error.detail}"
+    )
+    refused.retry_after = regain_seconds(headers)
+    return refused
 
 
 def check(reply) -> dict:

@@ -16,6 +16,7 @@ from requests.adapters import HTTPAdapter
 from requests_oauthlib import OAuth2Session
 from urllib3.util.retry import Retry
 
+from providers import limits
 from providers.errors import ProviderError
 from providers.instagram import adapter
 
@@ -78,8 +79,11 @@ def _unwrap(response: requests.Response) -> requests.Response:
 class InstagramClient:
     """One Instagram app (client id and secret) and, once connected, one user's token."""
 
-    def __init__(self, client_id: str, secret: str, token: str | None = None):
+    def __init__(
+        self, client_id: str, secret: str, token: str | None = None, account: str | None = None
+    ):
         self.client_id, self.secret, self.token = client_id, secret, token
+        self.account = account  # the Instagram account (user_id) whose budget calls are spent
         self.authorize_base = settings.OPENPICKER_INSTAGRAM_AUTHORIZE_BASE
         self.api = settings.OPENPICKER_INSTAGRAM_API_BASE
         self.graph = settings.OPENPICKER_INSTAGRAM_GRAPH_BASE
@@ -140,12 +144,24 @@ class InstagramClient:
         session.mount("https://", mounted)
         return session
 
+    def spend(self) -> None:
+        """Count one Graph call against the hourly budget (OPENPICKER_INSTAGRAM_CALLS_PER_HOUR)
+        of this app key and Instagram account, shared by every process; ProviderBusy (429,
+        Retry-After) when it is spent, before anything is sent."""
+        limits.spend(
+            "instagram",
+            budget_key(self.client_id, self.account),
+            settings.OPENPICKER_INSTAGRAM_CALLS_PER_HOUR,
+        )
+
     def get(self, path: str, token: str | None = None, **params) -> dict:
         """GET {graph}/{path} with the token; Graph errors raise (adapter.graph_error), the
-        transient ones (rate limits, is_transient) only after TRANSIENT_TRIES with backoff."""
+        transient ones (rate limits, is_transient) only after TRANSIENT_TRIES with backoff.
+        Every try is spent from the budget first."""
         query = {**params, "access_token": token or self.token}
         url = f"{self.graph}/{path.lstrip('/')}"
         for attempt in range(TRANSIENT_TRIES):
+            self.spend()
             try:
                 with self.session() as session:
                     response = session.get(url, params=query, timeout=TIMEOUT)
@@ -153,10 +169,17 @@ class InstagramClient:
             except (ValueError, requests.RequestException) as exc:
                 raise ProviderError(f"Instagram did not answer {path}: {exc}") from exc
             error = adapter.graph_error(reply)
-            if isinstance(error, adapter.ProviderTransient) and attempt + 1 < TRANSIENT_TRIES:
-                time.sleep(BACKOFF * 2**attempt)
-                continue
+            if isinstance(error, adapter.ProviderTransient):
+                if attempt + 1 < TRANSIENT_TRIES:
+                    time.sleep(BACKOFF * 2**attempt)
+                    continue
+                raise adapter.still_limited(error, response.headers, TRANSIENT_TRIES)
             if error is None and response.status_code >= 400:
                 raise ProviderError(f"Instagram answered {path} with HTTP {response.status_code}")
             return adapter.check(reply)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def budget_key(client_id: str, account: str | None) -> str:
+    """Whose calls a budget counts: Instagram limits calls per app and account (user)."""
+    return f"{client_id}:{account or ''}"

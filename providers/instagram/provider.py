@@ -67,7 +67,9 @@ class InstagramProvider:
 
     def client(self, app, connection=None) -> InstagramClient:
         client_id, secret = keys(app)
-        return InstagramClient(client_id, secret, connection.token if connection else None)
+        if connection is None:
+            return InstagramClient(client_id, secret)
+        return InstagramClient(client_id, secret, connection.token, connection.account_id)
 
     # OAuth 2.0: the pending authorization's "request token" is the state, its "secret" the
     # redirect URI the code was issued for; the verifier is the code.
@@ -85,6 +87,7 @@ class InstagramProvider:
     def finish_authorization(self, app, state: str, callback: str, code: str) -> dict:
         client = self.client(app)
         short = client.exchange_code(callback, code)
+        client.account = short.get("user_id")  # whose budget the next calls spend
         long = client.long_lived(short["access_token"])
         me = client.get("me", token=long["access_token"], fields="user_id,username")
         return {

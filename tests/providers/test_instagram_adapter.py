@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from picker.errors import BadRequest, NotFound
+from providers import limits
 from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 from providers.instagram import adapter, client
 from providers.instagram.client import InstagramClient
@@ -155,7 +156,8 @@ class StandInGraph:
 
 
 @pytest.fixture
-def graph(settings, monkeypatch):
+def graph(settings, monkeypatch, db):
+    """A stand-in Graph (the calls' budget is counted in the database or cache, as always)."""
     made = []
     monkeypatch.setattr(client, "BACKOFF", 0.01)
 
@@ -165,9 +167,11 @@ def graph(settings, monkeypatch):
         made.append(stub)
         return stub
 
+    limits.forget("instagram", client.budget_key("id", None))
     yield make
     for stub in made:
         stub.stop()
+    limits.forget("instagram", client.budget_key("id", None))
 
 
 RATE = {"error": {"message": "Application request limit reached", "code": 4, "is_transient": True}}

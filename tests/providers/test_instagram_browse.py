@@ -12,7 +12,10 @@ from tests.providers.conftest import PAGE_SIZE
 from tests.providers.test_instagram_end_to_end import expected_paths
 from tests.providers.test_instagram_refresh import connect
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("instagram_budget"),
+]
 
 
 def test_pages_with_and_without_cached_cursors(sandbox_api, instagram_sandbox, app):

@@ -17,7 +17,10 @@ from providers.sandbox.instagram import catalogue
 from providers.sandbox.models import InstagramToken
 from tests.providers.conftest import MEDIA_TTL, PAGE_SIZE
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("instagram_budget"),
+]
 
 
 def connect_in_browser(browser: requests.Session, redirect_url: str) -> None:

@@ -12,7 +12,10 @@ from providers.sandbox.instagram import catalogue
 from providers.sandbox.models import InstagramToken
 from tests.providers.test_instagram_adapter import StandInGraph
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("instagram_budget"),
+]
 
 CLIENT_ID, SECRET = "990000000000001", "5f4e3d2c1b0a99887766554433221100"
 CALLBACK = "http://127.0.0.1:9/api/client/instagram/authCallback/open"
