@@ -22,9 +22,10 @@ from providers.instagram import adapter
 
 TIMEOUT = 30
 SCOPE = ["instagram_business_basic"]
-# Connection errors and 5xx on these idempotent GETs retried by urllib3; Graph's own rate-limit
-# and is_transient errors (HTTP 400 with a code) retried here with backoff.
-RETRY = Retry(total=3, backoff_factor=0.5, status_forcelist=(500, 502, 503, 504))
+# urllib3 retries only connections that failed (the request never reached Instagram, so no
+# call is spent); a 5xx reply, Graph's rate-limit and is_transient errors (HTTP 400 with a code)
+# are retried here with backoff, each try spent from the budget.
+RETRY = Retry(total=3, connect=3, read=0, status=0, other=0, backoff_factor=0.5)
 TRANSIENT_TRIES = 3
 BACKOFF = 0.5
 
@@ -162,15 +163,24 @@ class InstagramClient:
         url = f"{self.graph}/{path.lstrip('/')}"
         for attempt in range(TRANSIENT_TRIES):
             self.spend()
+            again = attempt + 1 < TRANSIENT_TRIES
             try:
                 with self.session() as session:
                     response = session.get(url, params=query, timeout=TIMEOUT)
-                reply = response.json()
-            except (ValueError, requests.RequestException) as exc:
+            except requests.RequestException as exc:
                 raise ProviderError(f"Instagram did not answer {path}: {exc}") from exc
+            if response.status_code >= 500:  # Instagram failed: worth another try
+                if again:
+                    time.sleep(BACKOFF * 2**attempt)
+                    continue
+                raise ProviderError(f"Instagram answered {path} with HTTP {response.status_code}")
+            try:
+                reply = response.json()
+            except ValueError as exc:
+                raise ProviderError(f"Instagram's answer to {path} is not JSON") from exc
             error = adapter.graph_error(reply)
             if isinstance(error, adapter.ProviderTransient):
-                if attempt + 1 < TRANSIENT_TRIES:
+                if again:
                     time.sleep(BACKOFF * 2**attempt)
                     continue
                 raise adapter.still_limited(error, response.headers, TRANSIENT_TRIES)

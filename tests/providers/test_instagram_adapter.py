@@ -191,6 +191,27 @@ def test_rate_limit_gives_up_after_the_tries(graph):
     assert busy.value.status == 429 and len(stub.queries) == client.TRANSIENT_TRIES
 
 
+def test_every_try_is_spent_from_the_budget(graph, settings):
+    settings.OPENPICKER_INSTAGRAM_CALLS_PER_HOUR = 4
+    stub = graph((503, {}), (400, RATE), (200, {"id": "1"}), (200, {"id": "2"}))
+    instagram = InstagramClient("id", "secret", "tok")
+    assert instagram.get("me") == {"id": "1"}  # a 5xx and a rate limit retried
+    assert limits.spent("instagram", client.budget_key("id", None)) == 3
+    assert instagram.get("me") == {"id": "2"}
+    with pytest.raises(limits.ProviderBusy) as spent:
+        instagram.get("me")
+    assert 0 < spent.value.retry_after <= 3600
+    assert len(stub.queries) == 4  # the fifth call was never sent
+
+
+def test_a_failing_instagram_is_a_502_after_the_tries(graph):
+    stub = graph(*[(502, {})] * client.TRANSIENT_TRIES)
+    with pytest.raises(ProviderError) as failed:
+        InstagramClient("id", "secret", "tok").get("me")
+    assert failed.value.status == 502 and "HTTP 502" in failed.value.detail
+    assert len(stub.queries) == client.TRANSIENT_TRIES
+
+
 def test_190_is_not_retried(graph):
     stub = graph((400, recorded("error.190.json")), (200, {"id": "never"}))
     with pytest.raises(ProviderTokenRejected):
