@@ -358,6 +358,11 @@ globals().update(
     )
 )
 OPENPICKER_INSTAGRAM_ALLOW_HTTP = env_bool("OPENPICKER_INSTAGRAM_ALLOW_HTTP") or OPENPICKER_SANDBOX
+# At most this many Graph calls per hour per app key and Instagram account (Instagram's
+# documented limit: 200 calls per user per hour).
+OPENPICKER_INSTAGRAM_CALLS_PER_HOUR = int(
+    os.environ.get("OPENPICKER_INSTAGRAM_CALLS_PER_HOUR", 200)
+)
 # Media per folder page of the cloud API (Graph allows up to 100 per call).
 OPENPICKER_INSTAGRAM_PAGE_SIZE = min(int(os.environ.get("OPENPICKER_INSTAGRAM_PAGE_SIZE", 25)), 100)
 # Long-lived tokens (60 days) are refreshed by the beat task when they expire within this.

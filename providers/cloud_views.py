@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -101,10 +101,32 @@ FOLDER = inline_serializer(
         ),
     },
 )
-FOLDER_LIST_RESPONSE = inline_serializer(
-    "CloudFolderList",
-    {"token": serializers.CharField(), "flickr": FOLDER},
-)
+# The providers an answer may name (each present when the call named it), for the schema.
+PROVIDERS = ("flickr", "instagram")
+EXPORTERS = ("flickr",)  # Instagram takes no exports (a 400 export_not_supported)
+
+
+def per_provider(name: str, shape, providers=PROVIDERS):
+    """An answer's shape: the session token and, per provider the call named, `shape`."""
+    fields = {"token": serializers.CharField()}
+    for provider in providers:
+        fields[provider] = type(shape)(required=False)
+    return inline_serializer(name, fields)
+
+
+def request_examples(clouds: dict, **body) -> list[OpenApiExample]:
+    """Request bodies naming each provider (the instance's API key and session token elided)."""
+    return [
+        OpenApiExample(
+            provider.capitalize(),
+            value={"apikey": "APIKEY", "token": "SESSION", **body, "clouds": {provider: item}},
+            request_only=True,
+        )
+        for provider, item in clouds.items()
+    ]
+
+
+FOLDER_LIST_RESPONSE = per_provider("CloudFolderList", FOLDER)
 LOGOUT_RESPONSE = inline_serializer(
     "CloudLogout",
     {"token": serializers.CharField(), "logged_out": serializers.ListField()},
@@ -140,6 +162,9 @@ class FolderListView(APIView):
         operation_id="cloud_folder_list",
         request=FolderListRequest,
         responses={200: FOLDER_LIST_RESPONSE, **ERRORS},
+        examples=request_examples(
+            {"flickr": {"path": "/", "next": None}, "instagram": {"path": "/", "next": None}}
+        ),
     )
     def post(self, request):
         call = validated(FolderListRequest, request)
@@ -156,6 +181,7 @@ class LogoutView(APIView):
         operation_id="cloud_auth_logout",
         request=LogoutRequest,
         responses={200: LOGOUT_RESPONSE, **ERRORS},
+        examples=request_examples({"flickr": {}, "instagram": {}}),
     )
     def post(self, request):
         call = validated(LogoutRequest, request)
@@ -172,7 +198,13 @@ class StoreView(APIView):
     @extend_schema(
         operation_id="cloud_store",
         request=StoreRequest,
-        responses={200: inline_serializer("CloudStored", {"flickr": BLOB}), **ERRORS},
+        responses={200: per_provider("CloudStored", BLOB), **ERRORS},
+        examples=request_examples(
+            {
+                "flickr": {"path": "/photostream/53412345678", "store": {"location": "s3"}},
+                "instagram": {"path": "/17900000000000020/17900000000000021"},
+            }
+        ),
     )
     def post(self, request):
         call = validated(StoreRequest, request)
@@ -212,7 +244,8 @@ class ExportView(APIView):
     @extend_schema(
         operation_id="cloud_export",
         request=ExportRequest,
-        responses={200: inline_serializer("CloudExported", {"flickr": BLOB}), **ERRORS},
+        responses={200: per_provider("CloudExported", BLOB, EXPORTERS), **ERRORS},
+        examples=request_examples({"flickr": {"title": "Holiday"}}, handle="HANDLE"),
     )
     def post(self, request):
         call = validated(ExportRequest, request, ("pick", "read"))

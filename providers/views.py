@@ -4,7 +4,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.views import APIView
 
 from picker.access import app_by_key
@@ -12,6 +12,15 @@ from picker.errors import BadRequest
 from picker.schema import errors
 from providers import base, oauth
 from providers.payloads import AuthCallbackQuery, AuthOpenQuery
+
+# The {provider} of the routes: a registered provider's name.
+PROVIDER = OpenApiParameter(
+    "provider",
+    str,
+    OpenApiParameter.PATH,
+    description="The provider to connect: flickr or instagram.",
+    examples=[OpenApiExample(name.capitalize(), value=name) for name in ("flickr", "instagram")],
+)
 
 
 def _query(serializer_class, request) -> dict:
@@ -24,7 +33,7 @@ def _query(serializer_class, request) -> dict:
 class AuthOpenView(APIView):
     @extend_schema(
         operation_id="provider_auth_open",
-        parameters=[AuthOpenQuery],
+        parameters=[PROVIDER, AuthOpenQuery],
         responses={
             302: OpenApiResponse(description="to the provider's consent page"),
             **errors(400, 401, 404, 502),
@@ -45,7 +54,7 @@ class AuthOpenView(APIView):
 class AuthCallbackView(APIView):
     @extend_schema(
         operation_id="provider_auth_callback",
-        parameters=[AuthCallbackQuery],
+        parameters=[PROVIDER, AuthCallbackQuery],
         responses={
             (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="connected"),
             **errors(400, 404, 502),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from picker.errors import BadRequest
+import json
+
+from picker.errors import BadRequest, NotFound
 from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 
 # The seed's words ("Only image files are selectable").
@@ -18,6 +20,7 @@ class ProviderTransient(ProviderError):
 
     status = 429
     code = "provider_rate_limited"
+    retry_after: int | None = None
 
 
 def graph_error(reply) -> ProviderError | None:
@@ -37,6 +40,30 @@ def graph_error(reply) -> ProviderError | None:
     if code in RATE_CODES or error.get("is_transient") is True or code in (1, 2):
         return ProviderTransient(message)
     return ProviderError(message)
+
+
+def regain_seconds(headers) -> int | None:
+    """Seconds until Instagram accepts calls again, from X-Business-Use-Case-Usage
+    ({id: [{..., "estimated_time_to_regain_access": minutes}]}); None when it does not say."""
+    try:
+        usage = json.loads(headers.get("X-Business-Use-Case-Usage") or "{}")
+        minutes = [
+            int(entry.get("estimated_time_to_regain_access") or 0)
+            for entries in usage.values()
+            for entry in entries
+        ]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return max(minutes) * 60 if minutes and max(minutes) > 0 else None
+
+
+def still_limited(error: ProviderTransient, headers, tries: int) -> ProviderTransient:
+    """The caller's 429 once Instagram refused every try: why, and when to try again if known."""
+    refused = ProviderTransient(
+        f"Instagram is limiting this app's calls (refused {tries} tries): {error.detail}"
+    )
+    refused.retry_after = regain_seconds(headers)
+    return refused
 
 
 def check(reply) -> dict:
@@ -68,15 +95,15 @@ def token_reply(reply) -> dict:
     return out
 
 
-def media_item(node: dict) -> dict:
+def media_item(node: dict, album: str | None = None) -> dict:
     """One IMAGE or VIDEO node as a picker item (videos listed, but their mimetype says why
-    they cannot be picked)."""
+    they cannot be picked). A carousel child's path names its album too: `/{album}/{child}`."""
     video = node.get("media_type") == VIDEO
     extension = "mp4" if video else "jpg"
     thumbnail = node.get("thumbnail_url") if video else node.get("media_url")
     return {
         "name": f"{node['id']}.{extension}",
-        "path": f"/{node['id']}",
+        "path": f"/{album}/{node['id']}" if album else f"/{node['id']}",
         "mimetype": "video/mp4" if video else "image/jpeg",
         "thumbnail": thumbnail or None,
         "size": None,
@@ -90,7 +117,7 @@ def media_items(nodes: list[dict]) -> list[dict]:
     for node in nodes:
         if node.get("media_type") == CAROUSEL:
             children = (node.get("children") or {}).get("data") or []
-            items.extend(media_item(child) for child in children)
+            items.extend(media_item(child, album=node["id"]) for child in children)
         else:
             items.append(media_item(node))
     return items
@@ -102,6 +129,21 @@ def next_cursor(reply: dict) -> str | None:
     if not paging.get("next"):
         return None
     return (paging.get("cursors") or {}).get("after") or None
+
+
+def album_child(album: dict, child_id: str) -> dict:
+    """A carousel child as its album's reply gives it (GET /{album}?fields=permalink,children{…}),
+    with the page it is seen on: children have no permalink of their own, so the album's, at the
+    child's place (`?img_index=`, 1 first). A child not in this album is not found."""
+    children = (album.get("children") or {}).get("data") or []
+    for index, child in enumerate(children, start=1):
+        if str(child.get("id")) == child_id:
+            permalink = album.get("permalink")
+            if not permalink:
+                return child
+            separator = "&" if "?" in permalink else "?"
+            return {**child, "permalink": f"{permalink}{separator}img_index={index}"}
+    raise NotFound(f"no media {child_id} in the album {album.get('id')}", code="item_not_found")
 
 
 def metadata(node: dict) -> dict:

@@ -2,7 +2,8 @@
 providers.base over client.py and adapter.py.
 
 One folder, `/`: the account's media, newest first, carousel albums expanded into their
-children; an item's path is `/{media id}`. Folder pages are the cloud API's page numbers; Graph
+children; an item's path is `/{media id}`, a child's `/{album id}/{child id}` (its page is the
+album's permalink at the child's place). Folder pages are the cloud API's page numbers; Graph
 pages by opaque cursors, so page n's cursor is kept in the cache (per connection) when page
 n-1 is listed, and found again by walking from the first page when the cache lost it.
 """
@@ -28,15 +29,18 @@ LIST_FIELDS = (
     "children{id,media_type,media_url,thumbnail_url,timestamp}"
 )
 ITEM_FIELDS = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,username"
+ALBUM_FIELDS = "id,media_type,permalink,children{id,media_type,media_url,thumbnail_url,timestamp}"
 CURSOR_SECONDS = 3600
-_ITEM = re.compile(r"^/(\d{1,32})$")
+# `/{media id}`, or `/{album id}/{child id}` for a carousel's child
+_ITEM = re.compile(r"^/(\d{1,32})(?:/(\d{1,32}))?$")
 
 
-def media_id(path: str) -> str:
+def media_ids(path: str) -> tuple[str | None, str]:
+    """(album id or None, media id) of an item's path."""
     match = _ITEM.match(path or "")
     if not match:
         raise NotFound(f"no Instagram media at {path!r}", code="item_not_found")
-    return match[1]
+    return (match[1], match[2]) if match[2] else (None, match[1])
 
 
 def keys(app) -> tuple[str, str]:
@@ -63,7 +67,9 @@ class InstagramProvider:
 
     def client(self, app, connection=None) -> InstagramClient:
         client_id, secret = keys(app)
-        return InstagramClient(client_id, secret, connection.token if connection else None)
+        if connection is None:
+            return InstagramClient(client_id, secret)
+        return InstagramClient(client_id, secret, connection.token, connection.account_id)
 
     # OAuth 2.0: the pending authorization's "request token" is the state, its "secret" the
     # redirect URI the code was issued for; the verifier is the code.
@@ -81,6 +87,7 @@ class InstagramProvider:
     def finish_authorization(self, app, state: str, callback: str, code: str) -> dict:
         client = self.client(app)
         short = client.exchange_code(callback, code)
+        client.account = short.get("user_id")  # whose budget the next calls spend
         long = client.long_lived(short["access_token"])
         me = client.get("me", token=long["access_token"], fields="user_id,username")
         return {
@@ -133,8 +140,13 @@ class InstagramProvider:
 
     # Pick
     def _node(self, connection, path: str) -> dict:
+        """The item's Graph node; a carousel child's through its album (one call), which also
+        gives the page it is seen on."""
         client = self.client(connection.app, connection)
-        return client.get(media_id(path), fields=ITEM_FIELDS)
+        album, media = media_ids(path)
+        if album:
+            return adapter.album_child(client.get(album, fields=ALBUM_FIELDS), media)
+        return client.get(media, fields=ITEM_FIELDS)
 
     def metadata(self, connection, path: str) -> dict:
         """An image's metadata; the byte size from a HEAD of its (fresh) media_url."""

@@ -75,3 +75,18 @@ class InstagramToken(models.Model):
 
     def __str__(self):
         return f"instagram {self.kind}"
+
+
+class InstagramThrottle(models.Model):
+    """A rate limit the fake Instagram is told to apply (tests, demos): once `after` more Graph
+    calls have passed, the next `times` are refused with Graph error `code` (4, 17, 32, 613),
+    as Instagram refuses them; `refused` counts those answered so."""
+
+    code = models.IntegerField()
+    after = models.IntegerField(default=0)
+    times = models.IntegerField()
+    refused = models.IntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"instagram throttle {self.code}"

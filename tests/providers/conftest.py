@@ -9,6 +9,7 @@ from tests.servers import CeleryWorker, OpenPickerServer
 
 PAGE_SIZE = 10
 MEDIA_TTL = 3  # seconds a sandbox Instagram media_url works
+INSTAGRAM_CLIENT_ID = "990000000000001"  # the sandbox's fixed app
 
 
 @pytest.fixture(scope="session")
@@ -69,11 +70,26 @@ def instagram_sandbox(sandbox_api, settings):
     """Point this process's Instagram settings at the sandbox server's fake Instagram."""
     base = f"{sandbox_api.url}/sandbox/instagram"
     settings.OPENPICKER_OUTBOUND_ALLOW = [urlsplit(sandbox_api.url).netloc]
-    settings.OPENPICKER_INSTAGRAM_CLIENT_ID = "990000000000001"
+    settings.OPENPICKER_INSTAGRAM_CLIENT_ID = INSTAGRAM_CLIENT_ID
     settings.OPENPICKER_INSTAGRAM_CLIENT_SECRET = "5f4e3d2c1b0a99887766554433221100"  # noqa: S105
     settings.OPENPICKER_INSTAGRAM_AUTHORIZE_BASE = base
     settings.OPENPICKER_INSTAGRAM_API_BASE = base
     settings.OPENPICKER_INSTAGRAM_GRAPH_BASE = f"{base}/graph"
+    settings.OPENPICKER_SANDBOX_INSTAGRAM_BASE = base  # the one base plain HTTP may reach
     settings.OPENPICKER_INSTAGRAM_ALLOW_HTTP = True
     settings.OPENPICKER_INSTAGRAM_PAGE_SIZE = PAGE_SIZE
     return base
+
+
+@pytest.fixture
+def instagram_budget(db):
+    """The sandbox account's hourly Instagram call budget, from zero (in Redis it outlives the
+    test database); its key for providers.limits."""
+    from providers import limits
+    from providers.instagram.client import budget_key
+    from providers.sandbox.instagram import catalogue
+
+    key = budget_key(INSTAGRAM_CLIENT_ID, catalogue.USER["user_id"])
+    limits.forget("instagram", key)
+    yield key
+    limits.forget("instagram", key)

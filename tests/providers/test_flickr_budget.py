@@ -21,9 +21,10 @@ django.setup()
 from providers import limits
 from providers.errors import ProviderError
 allowed = 0
-for _ in range(int(sys.argv[2])):
+provider, key, count, limit = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for _ in range(count):
     try:
-        limits.spend("flickr", sys.argv[1], 3600)
+        limits.spend(provider, key, limit)
         allowed += 1
     except ProviderError:
         pass
@@ -31,11 +32,14 @@ print(allowed)
 """
 
 
-def spend_in_two_processes(api_key: str, each: int) -> list[int]:
+def spend_in_two_processes(
+    api_key: str, each: int, provider: str = "flickr", limit: int = 3600
+) -> list[int]:
+    """Two processes each spending `each` calls of the key's budget; how many each was allowed."""
     env = {**__import__("os").environ, **server_env()}
     processes = [
         subprocess.Popen(  # noqa: S603 - our own interpreter and script
-            [sys.executable, "-c", SPENDER, api_key, str(each)],
+            [sys.executable, "-c", SPENDER, provider, api_key, str(each), str(limit)],
             env=env,
             stdout=subprocess.PIPE,
             text=True,

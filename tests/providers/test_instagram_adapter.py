@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from picker.errors import BadRequest
+from picker.errors import BadRequest, NotFound
+from providers import limits
 from providers.errors import ProviderAuthError, ProviderError, ProviderTokenRejected
 from providers.instagram import adapter, client
 from providers.instagram.client import InstagramClient
@@ -49,7 +50,7 @@ def test_carousel_is_expanded_into_its_children():
     album = recorded("carousel.json")
     video = {"id": "1", "media_type": "VIDEO", "media_url": "v.mp4", "thumbnail_url": "p.jpg"}
     items = adapter.media_items([album, video])
-    assert [i["path"] for i in items] == ["/17870453980312780", "/1"]
+    assert [i["path"] for i in items] == ["/18000503476161727/17870453980312780", "/1"]
     assert items[0]["thumbnail"] == "https://scontent.cdninstagram.com/child1.jpg"
     assert (items[1]["mimetype"], items[1]["thumbnail"]) == ("video/mp4", "p.jpg")
 
@@ -68,6 +69,23 @@ def test_metadata_of_an_image_a_child_and_refusals():
         with pytest.raises(BadRequest) as refused:
             adapter.metadata({"id": "1", "media_type": kind})
         assert refused.value.detail == "Only image files are selectable."
+
+
+def test_a_child_is_seen_on_its_albums_page_at_its_place():
+    album = recorded("carousel.json")
+    second = {"id": "17870453980312781", "media_type": "IMAGE", "media_url": "c2.jpg"}
+    album["children"]["data"].append(second)
+    child = adapter.album_child(album, "17870453980312781")
+    assert child["media_url"] == "c2.jpg"
+    meta = adapter.metadata(child)
+    assert meta["page_url"] == "https://www.instagram.com/p/BT1/?img_index=2"
+    assert meta["short_url"] == meta["page_url"]
+    first = adapter.metadata(adapter.album_child(album, "17870453980312780"))
+    assert first["page_url"] == "https://www.instagram.com/p/BT1/?img_index=1"
+    with pytest.raises(NotFound):  # not a child of this album
+        adapter.album_child(album, "18000503476161727")
+    del album["permalink"]
+    assert adapter.metadata(adapter.album_child(album, "17870453980312780"))["page_url"] == ""
 
 
 def test_error_190_is_a_rejected_token():
@@ -106,7 +124,7 @@ def test_token_replies_wrapped_flat_and_refused():
 
 
 class StandInGraph:
-    """Answers each GET with the next queued (status, body); records the queries."""
+    """Answers each GET (or POST) with the next queued (status, body); records the queries."""
 
     def __init__(self, replies):
         self.replies, self.queries = list(replies), []
@@ -123,6 +141,8 @@ class StandInGraph:
                 self.end_headers()
                 self.wfile.write(body)
 
+            do_POST = do_GET
+
             def log_message(self, *args):
                 pass
 
@@ -136,7 +156,8 @@ class StandInGraph:
 
 
 @pytest.fixture
-def graph(settings, monkeypatch):
+def graph(settings, monkeypatch, db):
+    """A stand-in Graph (the calls' budget is counted in the database or cache, as always)."""
     made = []
     monkeypatch.setattr(client, "BACKOFF", 0.01)
 
@@ -146,9 +167,11 @@ def graph(settings, monkeypatch):
         made.append(stub)
         return stub
 
+    limits.forget("instagram", client.budget_key("id", None))
     yield make
     for stub in made:
         stub.stop()
+    limits.forget("instagram", client.budget_key("id", None))
 
 
 RATE = {"error": {"message": "Application request limit reached", "code": 4, "is_transient": True}}
@@ -166,6 +189,27 @@ def test_rate_limit_gives_up_after_the_tries(graph):
     with pytest.raises(adapter.ProviderTransient) as busy:
         InstagramClient("id", "secret", "tok").get("me/media")
     assert busy.value.status == 429 and len(stub.queries) == client.TRANSIENT_TRIES
+
+
+def test_every_try_is_spent_from_the_budget(graph, settings):
+    settings.OPENPICKER_INSTAGRAM_CALLS_PER_HOUR = 4
+    stub = graph((503, {}), (400, RATE), (200, {"id": "1"}), (200, {"id": "2"}))
+    instagram = InstagramClient("id", "secret", "tok")
+    assert instagram.get("me") == {"id": "1"}  # a 5xx and a rate limit retried
+    assert limits.spent("instagram", client.budget_key("id", None)) == 3
+    assert instagram.get("me") == {"id": "2"}
+    with pytest.raises(limits.ProviderBusy) as spent:
+        instagram.get("me")
+    assert 0 < spent.value.retry_after <= 3600
+    assert len(stub.queries) == 4  # the fifth call was never sent
+
+
+def test_a_failing_instagram_is_a_502_after_the_tries(graph):
+    stub = graph(*[(502, {})] * client.TRANSIENT_TRIES)
+    with pytest.raises(ProviderError) as failed:
+        InstagramClient("id", "secret", "tok").get("me")
+    assert failed.value.status == 502 and "HTTP 502" in failed.value.detail
+    assert len(stub.queries) == client.TRANSIENT_TRIES
 
 
 def test_190_is_not_retried(graph):

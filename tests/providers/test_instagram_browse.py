@@ -9,9 +9,13 @@ from providers.instagram.provider import InstagramProvider
 from providers.sandbox.instagram import catalogue
 from providers.sandbox.models import InstagramToken
 from tests.providers.conftest import PAGE_SIZE
+from tests.providers.test_instagram_end_to_end import expected_paths
 from tests.providers.test_instagram_refresh import connect
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("instagram_budget"),
+]
 
 
 def test_pages_with_and_without_cached_cursors(sandbox_api, instagram_sandbox, app):
@@ -29,9 +33,8 @@ def test_pages_with_and_without_cached_cursors(sandbox_api, instagram_sandbox, a
     third = provider.list_folder(connection, "/", 3)
     assert InstagramToken.objects.get(value=connection.token).calls == calls + 3  # walked
     assert third["next"] is None
-    ids = [item["path"][1:] for page in (first, second, third) for item in page["contents"]]
-    expected = [c.id for p in posts for c in (p.children or [p])]
-    assert ids == expected
+    paths = [item["path"] for page in (first, second, third) for item in page["contents"]]
+    assert paths == expected_paths(posts)
     assert len(posts[2 * PAGE_SIZE :]) == 6
 
     cache.clear()

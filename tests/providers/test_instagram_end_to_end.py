@@ -11,12 +11,16 @@ import pytest
 import requests
 from PIL import Image
 
+from picker.models import FileLink
 from providers.models import ProviderConnection
 from providers.sandbox.instagram import catalogue
 from providers.sandbox.models import InstagramToken
 from tests.providers.conftest import MEDIA_TTL, PAGE_SIZE
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("instagram_budget"),
+]
 
 
 def connect_in_browser(browser: requests.Session, redirect_url: str) -> None:
@@ -32,6 +36,15 @@ def connect_in_browser(browser: requests.Session, redirect_url: str) -> None:
     )
     done = browser.get(allowed.headers["Location"], timeout=10)
     assert done.status_code == 200 and 'data-testid="connected"' in done.text
+
+
+def expected_paths(posts) -> list[str]:
+    """Newest first; a carousel's children in order, each naming its album."""
+    return [
+        path
+        for post in posts
+        for path in ([f"/{post.id}/{c.id}" for c in post.children] or [f"/{post.id}"])
+    ]
 
 
 class Cloud:
@@ -72,10 +85,7 @@ def test_connect_browse_pick_after_expiry_store_convert(sandbox_api, worker, app
             break
     assert pages == 3
     posts = catalogue.media()[0]
-    expected = []
-    for post in posts:
-        expected += [c.id for c in post.children] if post.children else [post.id]
-    assert [item["path"] for item in items] == [f"/{number}" for number in expected]
+    assert [item["path"] for item in items] == expected_paths(posts)
     assert len(items) == len(posts) + 2 * sum(1 for p in posts if p.children)
     video = next(item for item in items if item["mimetype"] == "video/mp4")
     assert video["thumbnail"] and urlsplit(video["thumbnail"]).path.endswith(".jpg")
@@ -85,10 +95,16 @@ def test_connect_browse_pick_after_expiry_store_convert(sandbox_api, worker, app
     # Pick a carousel child; its sandbox media_url then expires; the link still serves it
     album = next(p for p in posts if p.children)
     child = album.children[1]
-    listed = next(item for item in items if item["path"] == f"/{child.id}")
+    listed = next(item for item in items if item["path"] == f"/{album.id}/{child.id}")
     blob = cloud("store/", token=token, clouds={"instagram": {"path": listed["path"]}})["instagram"]
     assert blob["client"] == "Instagram" and blob["mimetype"] == "image/jpeg"
     assert "key" not in blob  # a symlink
+    # Its page: the album's permalink at the child's place (children have none of their own)
+    page = f"{sandbox_api.url}/sandbox/instagram/p/{album.id}/?img_index=2"
+    assert FileLink.objects.get(handle=blob["handle"]).source_url == page
+    elsewhere = f"/{posts[0].id}/{child.id}"  # a real child, named under another post
+    refused = cloud.post("store/", token=token, clouds={"instagram": {"path": elsewhere}})
+    assert refused.status_code == 404 and refused.json()["error"] == "item_not_found"
     time.sleep(MEDIA_TTL + 1.5)
     assert requests.get(listed["thumbnail"], timeout=10).status_code == 403  # expired
     served = requests.get(blob["url"], timeout=60)
@@ -103,6 +119,8 @@ def test_connect_browse_pick_after_expiry_store_convert(sandbox_api, worker, app
         clouds={"instagram": {"path": f"/{posts[0].id}", "store": {"location": "s3"}}},
     )["instagram"]
     assert kept["key"] and kept["client"] == "Instagram"
+    kept_link = FileLink.objects.get(handle=kept["handle"])
+    assert kept_link.source_url == f"{sandbox_api.url}/sandbox/instagram/p/{posts[0].id}/"
     assert requests.get(kept["url"], timeout=30).content == catalogue.image_bytes(posts[0].id)
 
     # CDN conversions of both
@@ -138,8 +156,6 @@ def test_video_refused_export_refused_without_a_call(sandbox_api, app):
     )
     assert both.status_code == 400 and both.json()["error"] == "export_not_supported"
     assert graph_calls() == before
-    from picker.models import FileLink
-
     assert FileLink.objects.filter(app=app).count() == 1
 
 

@@ -14,7 +14,10 @@ from providers.models import PendingAuthorization, ProviderConnection, digest
 from providers.sandbox.instagram import catalogue
 from providers.sandbox.models import InstagramToken
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("instagram_budget"),
+]
 
 
 def consent(sandbox_api, app, browser, token="session-1", decision="allow") -> str:  # noqa: S107

@@ -13,7 +13,10 @@ from providers.models import ProviderConnection
 from providers.sandbox.models import InstagramToken
 from tests.providers.test_instagram_end_to_end import Cloud, connect_in_browser
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("instagram_budget"),
+]
 
 
 def connect(sandbox_api, app) -> tuple[ProviderConnection, str]:

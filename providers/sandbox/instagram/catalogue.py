@@ -15,10 +15,11 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from django.db import models, transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from providers.sandbox.models import InstagramToken
+from providers.sandbox.models import InstagramThrottle, InstagramToken
 
 USER = {"user_id": "17841400000000001", "id": "26000000000000001", "username": "sandboxgram"}
 CODE_LIFETIME = timedelta(hours=1)
@@ -122,6 +123,40 @@ def access_token(value: str) -> InstagramToken | None:
 def revoke_all() -> int:
     """The user removed the app (Settings → Apps and websites): every token stops working."""
     return InstagramToken.objects.filter(revoked=False).update(revoked=True)
+
+
+# Rate limits: Graph's codes and messages, as Instagram sends them (is_transient as seen on each)
+RATE_LIMITS = {
+    4: ("(#4) Application request limit reached", True),
+    17: ("(#17) User request limit reached", True),
+    32: ("(#32) Page request limit reached", False),
+    613: ("(#613) Calls to this api have exceeded the rate limit.", False),
+}
+
+
+def throttle(code: int, times: int, after: int = 0) -> InstagramThrottle:
+    """The next `times` Graph calls, once `after` more passed, refused with rate limit `code`."""
+    if code not in RATE_LIMITS:
+        raise ValueError(f"{code} is not one of Graph's rate-limit codes")
+    return InstagramThrottle.objects.create(code=code, times=times, after=after)
+
+
+def throttled() -> int | None:
+    """The rate-limit code this Graph call is refused with, if a throttle applies (spent here)."""
+    with transaction.atomic():
+        row = (
+            InstagramThrottle.objects.select_for_update()
+            .filter(refused__lt=models.F("times"))
+            .order_by("pk")
+            .first()
+        )
+        if row is None:
+            return None
+        if row.after > 0:
+            InstagramThrottle.objects.filter(pk=row.pk).update(after=models.F("after") - 1)
+            return None
+        InstagramThrottle.objects.filter(pk=row.pk).update(refused=models.F("refused") + 1)
+        return row.code
 
 
 # Signed, expiring CDN URLs (Instagram's `oe` is the expiry in hex)

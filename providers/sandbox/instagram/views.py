@@ -168,10 +168,24 @@ def _token(request) -> tuple[InstagramToken | None, HttpResponse | None]:
     InstagramToken.objects.filter(pk=token.pk).update(calls=F("calls") + 1)
     limit = int(getattr(settings, "OPENPICKER_SANDBOX_INSTAGRAM_CALLS_PER_HOUR", 200))
     if token.calls + 1 > limit:
-        return None, graph_error(
-            4, "Application request limit reached", status=400, is_transient=True
-        )
+        return None, rate_limited(4)
+    code = catalogue.throttled()
+    if code is not None:
+        return None, rate_limited(code)
     return token, None
+
+
+def rate_limited(code: int) -> HttpResponse:
+    """A Graph rate-limit refusal as Instagram sends it: the error, and the usage headers (the
+    platform's X-App-Usage, the account's X-Business-Use-Case-Usage with the minutes until
+    calls are accepted again)."""
+    message, transient = catalogue.RATE_LIMITS[code]
+    reply = graph_error(code, message, **({"is_transient": True} if transient else {}))
+    usage = {"call_count": 100, "total_cputime": 12, "total_time": 15}
+    reply["X-App-Usage"] = json.dumps(usage)
+    account = [{"type": "instagram", **usage, "estimated_time_to_regain_access": 1}]
+    reply["X-Business-Use-Case-Usage"] = json.dumps({catalogue.USER["user_id"]: account})
+    return reply
 
 
 def graph_access_token(request):
