@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from webhooks.models import Event
+from webhooks.models import Delivery, Event, WebhookEndpoint
 from widget.assets import asset
 
 pytestmark = pytest.mark.django_db
@@ -160,6 +160,16 @@ def test_opening_the_dialog_announces_fp_dialog_open(client, app, other_app):
     event = Event.objects.get(action="fp.dialog_open")
     assert event.app == app and event.text == {"origin": SHOP}
     assert not Event.objects.filter(app=other_app).exists()
+
+
+def test_fp_dialog_open_reaches_the_endpoints_that_subscribe_to_it(client, app):
+    wanted = WebhookEndpoint.objects.create(
+        app=app, url="https://hooks.example/open", actions=["fp.dialog_open"]
+    )
+    WebhookEndpoint.objects.create(app=app, url="https://hooks.example/up", actions=["fp.upload"])
+    dialog(client, app)
+    (delivery,) = Delivery.objects.all()
+    assert delivery.endpoint == wanted and delivery.event.action == "fp.dialog_open"
 
 
 def test_the_config_cannot_break_out_of_its_script_tag(client, app):
