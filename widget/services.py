@@ -47,7 +47,7 @@ def all_services() -> list[Service]:
     return local + clouds
 
 
-def _matches(accepted: str, wanted: str) -> bool:
+def overlaps(accepted: str, wanted: str) -> bool:
     """Whether two mimetype patterns (`image/*`, `image/png`, `*/*`) can name the same file."""
     a_type, _, a_sub = accepted.lower().partition("/")
     w_type, _, w_sub = wanted.lower().partition("/")
@@ -57,7 +57,7 @@ def _matches(accepted: str, wanted: str) -> bool:
 
 
 def accepts(service: Service, mimetypes: list[str]) -> bool:
-    return not mimetypes or any(_matches(a, w) for a in service.mimetypes for w in mimetypes)
+    return not mimetypes or any(overlaps(a, w) for a in service.mimetypes for w in mimetypes)
 
 
 def choose(names: list[str], mimetypes: list[str], *, exporting: bool) -> list[Service]:
