@@ -28,7 +28,8 @@
   // Errors -----------------------------------------------------------------------------------
 
   // FPError codes of the v2 library: 101 the user closed the dialog, 102 a bad argument,
-  // 151 the dialog reported an error, 142 a file that is not an OpenPicker URL, 171 HTTP errors.
+  // 142 a file that is not an OpenPicker URL, 171 an HTTP error (its JSON body in `detail`).
+  // The dialog shows its own errors to the end user, who may try again or close it.
   function FPError(code, message, detail) {
     this.code = code;
     this.message = message;
@@ -174,7 +175,6 @@
       var frame = document.createElement("iframe");
       frame.setAttribute("style", FRAME_STYLE);
       frame.setAttribute("title", "File picker");
-      frame.setAttribute("allow", "clipboard-read");
       frame.src = url;
       overlay.appendChild(frame);
       // Called from a script in <head>, before <body> exists: the overlay goes on <html>.
@@ -222,10 +222,6 @@
         finish();
         var result = message.payload;
         onSuccess(Array.isArray(result) ? result.map(toBlob) : toBlob(result));
-      } else if (message.type === "error") {
-        finish();
-        fail(new FPError(151, message.payload && message.payload.detail || "the picker failed",
-          message.payload));
       } else if (message.type === "close") {
         finish();
         fail(new FPError(101, "The user closed the dialog."));
