@@ -32,6 +32,7 @@ def public_file(tmp_path_factory):
     cert, key = self_signed_cert(folder, dns=("www.filestackapi.com",))
     site = Site(tls=(cert, key))
     site.put(SEED_EXPORT_URL.split(".com", 1)[1], jpeg(SEED_FILE_SIZE), "image/jpeg")
+    site.put("/notes.txt", b"not a picture\n", "text/plain")
     site.cert = cert
     yield site
     site.stop()

@@ -11,6 +11,7 @@ import pytest
 from django.core.cache import cache
 
 from picker import policies
+from picker.models import FileLink
 from providers import limits
 from providers.models import CallBudget, digest
 from tests.widget.conftest import jpeg
@@ -88,6 +89,23 @@ def test_files_of_other_extensions_are_refused_in_the_dialog(
     frame.get_by_test_id("file-input").set_input_files(str(photo))
     message = frame.get_by_test_id("error").inner_text()
     assert "photo.jpg is not a file this site accepts (png, gif)" in message
+    assert calls(page) == []
+
+
+def test_a_link_to_a_file_of_another_type_is_refused_and_left_nowhere(
+    page, widget_api, integrator, shop
+):
+    code = "filepicker.pick({services: ['URL'], mimetype: 'image/*'}, function () {});"
+    run(page, integrator, widget_api, shop, code)
+    frame = dialog(page)
+    frame.get_by_test_id("url-input").fill("https://www.filestackapi.com/notes.txt")
+    with page.expect_response(lambda reply: reply.url.endswith("/remove")) as removal:
+        frame.get_by_test_id("select").click()
+    assert removal.value.status == 200
+    error = frame.get_by_test_id("error").inner_text()
+    assert "notes.txt is not a file this site accepts (image/*)" in error
+    (link,) = FileLink.objects.filter(app=shop)
+    assert link.deleted_at is not None
     assert calls(page) == []
 
 

@@ -45,7 +45,7 @@
           state.busy = false;
           var blob = answer.data;
           var problem = checkFile(blob.filename || "", blob.type || blob.mimetype, blob.size);
-          if (problem) return showError(problem);
+          if (problem) return discard(blob, problem);
           finish([Object.assign(blob, {client: "URL"})]);
         })
         .catch(function (error) {
@@ -57,6 +57,20 @@
     form.addEventListener("submit", submit);
     selectButton.onclick = submit;
     input.focus();
+  }
+
+  // The server learns what a URL holds only by fetching it: a file the site does not accept is
+  // removed again, so the refusal leaves nothing behind.
+  function discard(blob, problem) {
+    setStatus("");
+    showError(problem);
+    var body = new URLSearchParams({key: config.apikey});
+    if (config.policy) { body.set("policy", config.policy); body.set("signature", config.signature); }
+    return call("POST", "/api/file/" + blob.handle + "/remove", body,
+      {"Content-Type": "application/x-www-form-urlencoded"})
+      .catch(function (error) {
+        showError(problem + " It could not be removed again: " + error.message);
+      });
   }
 
   dialog.panels.url = showLink;
