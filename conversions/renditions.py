@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from conversions import jobs
@@ -30,6 +31,10 @@ from picker.streams import ReadBudgetExceeded
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/avif": "avif"}
 POLL_SECONDS = 0.05
+
+# Sent after each started job (in a worker or the web process): result (ready, failed, gone,
+# error: it raised), seconds of work, where ("worker" or "web").
+computed = Signal()
 
 
 class ConversionAbandoned(PickerError):
@@ -151,38 +156,52 @@ def _fail(rendition_id: int, error: PickerError) -> None:
 
 def compute(rendition_id: int, fresh: Rendition | None = None) -> None:
     """Decode, convert, encode, store; mark the row ready or failed (a worker's job, or the web
-    process's when it has a free slot).
+    process's when it has a free slot: then `fresh` is the row it just created).
 
     Each start counts as an attempt before any work: a job whose worker dies (the broker
     delivers it again, acks_late) is given up once OPENPICKER_CONVERT_ATTEMPTS were started. A
     delivery of a job that a live process is working on does nothing (conversions.jobs.start).
+    Every start that ran is announced by `computed` (result, seconds, where), for the metrics.
     """
+    rendition = jobs.start(rendition_id, stale_after(), fresh)
+    if rendition is None:
+        return
+    began, result = time.monotonic(), "error"
+    try:
+        result = _compute(rendition)
+    finally:
+        computed.send(
+            sender=Rendition,
+            result=result,
+            seconds=time.monotonic() - began,
+            where="web" if fresh is not None else "worker",
+        )
+
+
+def _compute(rendition: Rendition) -> str:
+    """The started job's work; its result: ready, failed, or gone (the row changed meanwhile)."""
     from conversions.engine import render
     from conversions.grammar import from_tasks
     from picker.cdn import parse_task
 
-    rendition = jobs.start(rendition_id, stale_after(), fresh)
-    if rendition is None:
-        return
     if rendition.attempts > settings.OPENPICKER_CONVERT_ATTEMPTS:
         _fail(rendition.pk, abandoned(rendition.attempts - 1))
-        return
-    link = rendition.source
+        return "failed"
     try:
         operations = (
             from_tasks([parse_task(part) for part in rendition.spec.split("/")]).operations
             if rendition.spec
             else []
         )
-        with files.open_bytes(link) as source:
+        with files.open_bytes(rendition.source) as source:
             result = render(source, operations)
     except PickerError as error:
         _fail(rendition.pk, error)
-        return
-    _store(rendition, result)
+        return "failed"
+    return "ready" if _store(rendition, result) else "gone"
 
 
-def _store(rendition: Rendition, result) -> None:
+def _store(rendition: Rendition, result) -> bool:
     location = cache_location()
     digest = hashlib.sha1(rendition.spec.encode(), usedforsecurity=False).hexdigest()
     extension = EXTENSIONS.get(result.mimetype, "bin")
@@ -205,6 +224,7 @@ def _store(rendition: Rendition, result) -> None:
     )
     if not updated:
         storage.delete_quietly(location, actual)
+    return bool(updated)
 
 
 def as_stored(rendition: Rendition, filename: str) -> Stored:

@@ -41,11 +41,15 @@ REQUEST_SECONDS = Histogram(
 STORES = Counter("openpicker_stores", "Files stored (uploads, URL stores, conversions stored).")
 STORED_BYTES = Counter("openpicker_stored_bytes", "Bytes of the files stored.")
 CONVERSIONS = Counter(
-    "openpicker_conversions", "Conversion jobs finished by a worker, by result.", ["result"]
+    "openpicker_conversions",
+    "Conversion jobs run, by result (ready, failed, gone, error) and where (web: computed by the"
+    " request in the web process; worker: on the conversions queue).",
+    ["result", "where"],
 )
 CONVERSION_SECONDS = Histogram(
     "openpicker_conversion_duration_seconds",
-    "Time a worker spent on one conversion job.",
+    "Time spent on one conversion job (decode, convert, encode, store).",
+    ["where"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
 TASK_QUEUE_WAIT = Histogram(
@@ -71,19 +75,13 @@ def observe_task(name: str, state: str, seconds: float, wait: float | None, args
     queue = settings.CELERY_TASK_ROUTES.get(f"{name.split('.', 1)[0]}.*", {}).get("queue", "celery")
     if wait is not None:
         TASK_QUEUE_WAIT.labels(queue).observe(wait)
-    if name == "conversions.render":
-        CONVERSION_SECONDS.observe(seconds)
-        CONVERSIONS.labels(_rendition_result(args, state)).inc()
 
 
-def _rendition_result(args, state: str) -> str:
-    """ready / failed / pending (handed back for another attempt) / error (the task raised)."""
-    if state != "SUCCESS" or not args:
-        return "error"
-    from conversions.models import Rendition
-
-    status = Rendition.objects.filter(pk=args[0]).values_list("status", flat=True).first()
-    return status or "gone"
+def on_rendition_computed(result: str, seconds: float, where: str, **kwargs) -> None:
+    """conversions.renditions.computed receiver: every conversion job, in a worker or a web
+    process (a duplicate delivery that did not start the job is not counted)."""
+    CONVERSIONS.labels(result, where).inc()
+    CONVERSION_SECONDS.labels(where).observe(seconds)
 
 
 def on_file_event(event, **kwargs) -> None:
@@ -159,10 +157,12 @@ def connect() -> None:
     """Hook the counters to the apps' signals (from OpenpickerConfig.ready)."""
     from django.db.models.signals import post_save
 
+    from conversions.renditions import computed
     from picker import events
     from webhooks.models import Attempt
 
     events.file_event.connect(on_file_event, dispatch_uid="openpicker.metrics.stores")
+    computed.connect(on_rendition_computed, dispatch_uid="openpicker.metrics.conversions")
     post_save.connect(on_attempt_saved, sender=Attempt, dispatch_uid="openpicker.metrics.attempts")
 
 

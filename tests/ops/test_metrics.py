@@ -116,8 +116,12 @@ def test_counters_move_as_files_are_stored_converted_and_delivered(node, app, re
     assert moved("openpicker_stores_total") == 1
     assert moved("openpicker_stored_bytes_total") == len(data)
     assert moved("openpicker_conversions_total", result="ready") == 1
+    # A free slot in the web process: the request computed it there (conversions.jobs).
+    assert moved("openpicker_conversions_total", result="ready", where="web") == 1
     assert moved("openpicker_conversion_duration_seconds_count") == 1
-    assert moved("openpicker_task_queue_wait_seconds_count", queue="conversions") == 1
+    # Nothing went through the conversions queue; the one delivery went through the webhooks one.
+    assert moved("openpicker_task_queue_wait_seconds_count", queue="conversions") == 0
+    assert moved("openpicker_task_queue_wait_seconds_count", queue="webhooks") == 1
     assert moved("openpicker_webhook_attempts_total", result="delivered") == 1
     store_route = "/api/store/<str:location>"
     assert (
