@@ -1,14 +1,20 @@
 """Webhook delivery throughput and latency against a bare Celery task that only POSTs.
 
-    .venv/bin/python benchmarks/webhooks.py [--events 500]
+    .venv/bin/python benchmarks/webhooks.py [--events 300] [--paced 30]
 
 Needs PostgreSQL and Redis (the services profile's): a database of its own is created and
 dropped; the broker is BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), flushed first.
-One Celery worker (solo pool) consumes both the `webhooks` queue and the anchor's; one fast
-local receiver answers 200. Printed: deliveries per second of the service (events published
-one transaction each, signed, posted through the outbound guard, recorded) and of the anchor
-(`bench.post`: the same body POSTed with urllib3, nothing else), their ratio, and p50/p99 from
-an event's timestamp to its first attempt's start, events paced at --interval.
+One Celery worker (solo pool), one fast local receiver answering 200. The anchor is `bench.post`
+(the same body POSTed with urllib3, nothing else); the service is an event's delivery (taken,
+signed, posted through the outbound guard, recorded). Printed, for both:
+
+- drain: `--events` tasks (anchor) and deliveries (service) queued while no worker runs, then a
+  worker on that one queue; the rate between the first and the last POST the receiver gets.
+  What a worker delivers per second, the same work queued the same way: the headline ratio.
+- end to end: a running worker; the anchor's tasks sent in a tight loop, the service's events
+  published one transaction each (as stores make them); the time from the first send to the
+  last POST (anchor) or the last delivery recorded (service). Includes publishing the events.
+- latency: an event every --interval s; p50/p99 from its timestamp to its first attempt.
 """
 
 from __future__ import annotations
@@ -55,10 +61,34 @@ def wait_until(condition, timeout: float, what: str) -> None:
         time.sleep(0.02)
 
 
+class Worker:
+    """One Celery worker process (solo pool) on the given queues; its output in data_dir."""
+
+    def __init__(self, queues: str, data_dir: str):
+        self.log = open(Path(data_dir) / f"worker-{queues}.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "openpicker", "worker", "--pool", "solo",
+             "--queues", queues, "--include", "benchmarks.webhooks", "--loglevel", "WARNING",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=os.environ.copy(), stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.log.close()
+
+
+def drain_rate(received: list) -> float:
+    """POSTs per second between the first and the last the receiver got."""
+    times = sorted(got.at for got in received)
+    return (len(times) - 1) / (times[-1] - times[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=500)
-    parser.add_argument("--paced", type=int, default=100, help="events for the latency phase")
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--paced", type=int, default=30, help="events for the latency phase")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between them")
     args = parser.parse_args()
     pg = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -75,6 +105,8 @@ def main() -> None:
     )
     import psycopg
     import redis
+
+    from benchmarks.harness import machine_lines
 
     redis.Redis.from_url(broker).flushdb()
     with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
@@ -96,28 +128,23 @@ def main() -> None:
 
         app = App.objects.create(name="bench")
         WebhookEndpoint.objects.create(app=app, url=receiver.url, actions=["all"])
-        log = open(Path(data_dir) / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [python, "-m", "celery", "-A", "openpicker", "worker", "--pool", "solo",
-             "--queues", "webhooks,celery", "--include", "benchmarks.webhooks",
-             "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        delivered = Delivery.objects.filter(status="delivered")
+        worker = Worker("webhooks,celery", data_dir)
         # Warm up both paths (worker start, imports, connections).
         events.publish(events.DialogOpen(app=app, origin="https://warm.example"))
         wait_until(lambda: len(receiver.received) == 1, 60, "the worker to start")
         body = receiver.received[0].body.decode()
         bench_post.delay(receiver.url, body)
         wait_until(lambda: len(receiver.received) == 2, 60, "the anchor warm-up")
-
         n = args.events
+
+        # End to end: a running worker, sends and publishes in a loop.
         receiver.received.clear()
         started = time.monotonic()
         for _ in range(n):
             bench_post.delay(receiver.url, body)
         wait_until(lambda: len(receiver.received) == n, 600, "the anchor's posts")
-        anchor = n / (time.monotonic() - started)
+        anchor_e2e = n / (time.monotonic() - started)
 
         receiver.received.clear()
         Event.objects.all().delete()
@@ -125,9 +152,8 @@ def main() -> None:
         for i in range(n):
             events.publish(events.DialogOpen(app=app, origin=f"https://shop{i}.example"))
         published = time.monotonic() - started
-        delivered = Delivery.objects.filter(status="delivered")
         wait_until(lambda: delivered.count() == n, 600, "the deliveries")
-        service = n / (time.monotonic() - started)
+        service_e2e = n / (time.monotonic() - started)
         ids = {got.json["id"] for got in receiver.received}
 
         # Latency at a rate the worker keeps up with (the burst above measures a backlog).
@@ -140,11 +166,38 @@ def main() -> None:
             (a.started_at - a.delivery.event.timestamp).total_seconds() * 1000
             for a in Attempt.objects.select_related("delivery__event").filter(number=1)
         ]
-        print(f"events: {n}, distinct ids received: {len(ids)}")
-        print(f"anchor (bare Celery task POSTing the body): {anchor:.1f} posts/s")
-        print(f"service (event → signed, guarded, recorded delivery): {service:.1f} deliveries/s")
-        print(f"  (publishing the {n} events, one transaction each, took {published:.1f} s)")
-        print(f"ratio service/anchor: {service / anchor:.2f}")
+        worker.stop()
+        worker = None
+
+        # Drain: both queues filled while no worker runs, then one worker per queue in turn.
+        Event.objects.all().delete()
+        for i in range(n):
+            bench_post.delay(receiver.url, body)
+            events.publish(events.DialogOpen(app=app, origin=f"https://queued{i}.example"))
+        receiver.received.clear()
+        worker = Worker("celery", data_dir)
+        wait_until(lambda: len(receiver.received) == n, 600, "the queued anchor tasks")
+        anchor_drain = drain_rate(receiver.received)
+        worker.stop()
+        receiver.received.clear()
+        worker = Worker("webhooks", data_dir)
+        wait_until(lambda: delivered.count() == n, 600, "the queued deliveries")
+        service_drain = drain_rate(receiver.received)
+        worker.stop()
+        worker = None
+
+        for line in machine_lines():
+            print(line)
+        print(f"events: {n}, distinct ids received end to end: {len(ids)}")
+        print(f"drain, {n} queued before the worker starts (first to last POST received):")
+        print(f"  anchor (bare Celery task POSTing the body): {anchor_drain:.1f} posts/s")
+        print(f"  service (taken, signed, guarded, recorded): {service_drain:.1f} deliveries/s")
+        print(f"  ratio service/anchor: {service_drain / anchor_drain:.2f}")
+        print("end to end, a running worker (first send to last POST / last delivery recorded):")
+        print(f"  anchor, {n} tasks sent in a loop: {anchor_e2e:.1f} posts/s")
+        print(f"  service, {n} events published: {service_e2e:.1f} deliveries/s")
+        print(f"    (publishing the events, one transaction each, took {published:.1f} s)")
+        print(f"  ratio service/anchor: {service_e2e / anchor_e2e:.2f}")
         print(
             f"event → first attempt, one event every {args.interval:g} s: "
             f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms"
@@ -152,8 +205,7 @@ def main() -> None:
         receiver.stop()
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(30)
+            worker.stop()
         from django.db import connections
 
         connections.close_all()
