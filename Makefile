@@ -7,8 +7,14 @@ REDIS_URL ?= redis://127.0.0.1:6379
 # Redis databases for the cache and the broker; parallel runs on one machine pick their own.
 REDIS_CACHE_DB ?= 1
 REDIS_BROKER_DB ?= 2
+BROKER_URL ?= $(REDIS_URL)/$(REDIS_BROKER_DB)
+RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672
+# The tests that run a real Celery worker (or `serve`) on the profile's broker.
+BROKER_TESTS ?= tests/integration/test_celery_worker.py tests/integration/test_serve.py \
+	tests/webhooks/test_worker.py tests/webhooks/test_resilience.py tests/conversions/test_http.py \
+	tests/ops/test_metrics.py tests/ops/test_logs.py
 
-.PHONY: run test test-services test-embedded lint bench mutate clean
+.PHONY: run test test-services test-embedded test-rabbitmq lint bench mutate clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +40,7 @@ test: lint test-services test-embedded
 test-services: $(VENV)/.installed-dev
 	@run=$$$$; dir=$(CURDIR)/var/test-services-$$run; \
 	OPENPICKER_TEST_PROFILE=services OPENPICKER_DATA_DIR=$$dir \
-	DATABASE_URL=$(PG_URL)_$$run CACHE_URL=$(REDIS_URL)/$(REDIS_CACHE_DB) CELERY_BROKER_URL=$(REDIS_URL)/$(REDIS_BROKER_DB) \
+	DATABASE_URL=$(PG_URL)_$$run CACHE_URL=$(REDIS_URL)/$(REDIS_CACHE_DB) CELERY_BROKER_URL=$(BROKER_URL) \
 	OPENPICKER_STORAGE=s3 AWS_STORAGE_BUCKET_NAME=openpicker-test \
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_S3_REGION_NAME=us-east-1 \
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; rm -rf $$dir; exit $$rc
@@ -43,6 +49,15 @@ test-embedded: $(VENV)/.installed-dev
 	@run=$$$$; dir=$(CURDIR)/var/test-embedded-$$run; \
 	OPENPICKER_TEST_PROFILE=embedded OPENPICKER_DATA_DIR=$$dir \
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; rm -rf $$dir; exit $$rc
+
+# The broker-dependent tests once more on the services profile with RabbitMQ as the broker, in
+# a virtual host of the run's own (removed afterwards). PYTEST_ARGS overrides the file list.
+test-rabbitmq: $(VENV)/.installed-dev
+	@vhost=openpicker-test-$$$$; \
+	rabbitmqctl -q add_vhost $$vhost && rabbitmqctl -q set_permissions -p $$vhost guest '.*' '.*' '.*' && \
+	$(MAKE) --no-print-directory test-services BROKER_URL=$(RABBITMQ_URL)/$$vhost \
+		PYTEST_ARGS="$(or $(PYTEST_ARGS),$(BROKER_TESTS))"; rc=$$?; \
+	rabbitmqctl -q delete_vhost $$vhost; exit $$rc
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

@@ -60,11 +60,17 @@ def starter_alive(started_by: str) -> bool:
     return state != "Z"
 
 
-def start(rendition_id: int, stale_after) -> Rendition | None:
+def start(rendition_id: int, stale_after, fresh: Rendition | None = None) -> Rendition | None:
     """Claim a start of a pending job (one more attempt), or None when it must not start here:
-    it is no longer pending, or a live process started it less than `stale_after` ago."""
+    it is no longer pending, or a live process started it less than `stale_after` ago.
+
+    `fresh` is the row as this process just created it (never started, its source loaded):
+    then the claim is one conditional UPDATE, without reading the row before or after."""
+    unstarted = fresh is not None and fresh.started_at is None
     seen = (
-        Rendition.objects.filter(pk=rendition_id, status=Rendition.Status.PENDING)
+        fresh
+        if unstarted
+        else Rendition.objects.filter(pk=rendition_id, status=Rendition.Status.PENDING)
         .only("started_at", "started_by")
         .first()
     )
@@ -75,11 +81,17 @@ def start(rendition_id: int, stale_after) -> Rendition | None:
     if at_work and starter_alive(seen.started_by):
         return None
     # Compare and set on the start seen: of two deliveries racing here, one starts.
+    me = starter()
     claimed = Rendition.objects.filter(
         pk=rendition_id, status=Rendition.Status.PENDING, started_at=seen.started_at
-    ).update(attempts=F("attempts") + 1, started_at=now, started_by=starter())
+    ).update(attempts=F("attempts") + 1, started_at=now, started_by=me)
     if not claimed:
         return None
+    if unstarted:
+        # Nobody started it before (the UPDATE matched started_at IS NULL), so nobody counted
+        # an attempt either: the row is what this process created, plus this start.
+        fresh.attempts, fresh.started_at, fresh.started_by = fresh.attempts + 1, now, me
+        return fresh
     return Rendition.objects.select_related("source").get(pk=rendition_id)
 
 
@@ -92,9 +104,11 @@ def slots() -> threading.BoundedSemaphore | None:
         return _slots.setdefault(size, threading.BoundedSemaphore(size))
 
 
-def run_here(rendition_id: int, compute) -> bool:
-    """Compute the job in this process if a slot is free; False when it must be queued (no free
-    slot, or the computation broke in a way the queue may get past: its claim is released)."""
+def run_here(rendition: Rendition, compute) -> bool:
+    """Compute the job of a row this process just created (`compute(id, fresh=row)`) if a slot
+    is free; False when it must be queued (no free slot, or the computation broke in a way the
+    queue may get past: its claim is released)."""
+    rendition_id = rendition.pk
     free = slots()
     if free is None or not free.acquire(blocking=False):
         return False
@@ -102,7 +116,7 @@ def run_here(rendition_id: int, compute) -> bool:
     with _lock:
         _running[rendition_id] = done
     try:
-        compute(rendition_id)
+        compute(rendition_id, fresh=rendition)
         return True
     except Exception:
         logger.exception("rendition %s failed in the web process; queued instead", rendition_id)

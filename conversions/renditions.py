@@ -57,10 +57,10 @@ def cache_location() -> storage.Location:
 
 
 def claim(link: FileLink, spec: str) -> tuple[Rendition, bool]:
-    """The rendition row for this request, and whether this call created (and must queue) it."""
-    existing = Rendition.objects.filter(source=link, version=link.version, spec=spec).first()
-    if existing is not None:
-        return existing, False
+    """The rendition row for this request, and whether this call created (and must queue) it.
+
+    One INSERT when the row is new (the caller has just looked for it); the unique constraint
+    turns a racing request's INSERT into a read of the row the other one created."""
     try:
         with transaction.atomic():
             return Rendition.objects.create(source=link, version=link.version, spec=spec), True
@@ -100,7 +100,7 @@ def request_rendition(
         if conversion.store is None:
             # A stored conversion is announced once, with its copy, by store_copy.
             events.publish(events.Converse(app=link.app, link=link, url=url))
-        if jobs.run_here(rendition.pk, compute):
+        if jobs.run_here(rendition, compute):
             rendition.refresh_from_db()
         else:
             transaction.on_commit(lambda: render_rendition.delay(rendition.pk))
@@ -149,7 +149,7 @@ def _fail(rendition_id: int, error: PickerError) -> None:
     )
 
 
-def compute(rendition_id: int) -> None:
+def compute(rendition_id: int, fresh: Rendition | None = None) -> None:
     """Decode, convert, encode, store; mark the row ready or failed (a worker's job, or the web
     process's when it has a free slot).
 
@@ -161,7 +161,7 @@ def compute(rendition_id: int) -> None:
     from conversions.grammar import from_tasks
     from picker.cdn import parse_task
 
-    rendition = jobs.start(rendition_id, stale_after())
+    rendition = jobs.start(rendition_id, stale_after(), fresh)
     if rendition is None:
         return
     if rendition.attempts > settings.OPENPICKER_CONVERT_ATTEMPTS:

@@ -1,8 +1,10 @@
 """Run several commands together until one exits or a signal comes; then stop them all.
 
-`manage.py serve` builds the commands, then replaces itself with this file run as a script
-(`python openpicker/supervise.py JSON`): it imports only the standard library, so the process
-that waits costs a few MB instead of a whole Django.
+`manage.py serve` reads the commands from the Procfile, then replaces itself with this file run
+as a script (`python openpicker/supervise.py JSON`): it imports only the standard library, so
+the process that waits costs a few MB instead of a whole Django (honcho would run the same
+Procfile, but with a Python helper process per type and a 5 s grace that cuts a webhook attempt
+in flight).
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import subprocess
 import sys
 import time
 
-GRACE_SECONDS = 15
+# Long enough for a webhook attempt in flight (15 s at most) and gunicorn's graceful stop.
+GRACE_SECONDS = 25
 
 
 def supervise(commands: dict[str, list[str]]) -> int:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("providers.urls")),
     path("", include("webhooks.urls")),
     path("portal/", include("portal.urls")),
+    path("", include("widget.urls")),
 ]
 if settings.OPENPICKER_SANDBOX:
     urlpatterns.append(path("sandbox/flickr/", include("providers.sandbox.flickr.urls")))

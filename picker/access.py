@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -17,6 +18,9 @@ from picker import policies
 from picker.errors import AuthenticationFailed, Forbidden, NotFound, PolicyError
 from picker.handles import is_handle
 from picker.models import App, FileLink, StorageTarget, secret_digest
+
+# The id of the app the current request acts for, once known (the request log reads it).
+acting_app: ContextVar[int | None] = ContextVar("acting_app", default=None)
 
 
 @dataclass
@@ -68,8 +72,10 @@ def resolve_app(creds: Credentials) -> App:
         app = app_by_secret(creds.basic_secret)
         if creds.apikey and creds.apikey != app.apikey:
             raise AuthenticationFailed("the API key and the secret are of different apps")
-        return app
-    return app_by_key(creds.apikey)
+    else:
+        app = app_by_key(creds.apikey)
+    acting_app.set(app.pk)
+    return app
 
 
 def filelink_for(handle: str) -> FileLink:
@@ -152,6 +158,7 @@ def authorize(
     - Neither: allowed unless the app requires security; `owner_only` calls (write, remove)
       also need this app's API key.
     """
+    acting_app.set(app.pk)
     if creds.basic_secret:
         if not hmac.compare_digest(app.secret.encode(), creds.basic_secret.encode()):
             raise Forbidden("the secret is not this file's app's secret", code="invalid_secret")

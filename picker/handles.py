@@ -2,6 +2,7 @@
 
 import re
 import secrets
+import string
 
 HANDLE_LENGTH = 20
 HANDLE_RE = re.compile(r"^[A-Za-z0-9_-]{20}$")
@@ -12,9 +13,15 @@ def new_handle() -> str:
     return secrets.token_urlsafe(15)
 
 
+APIKEY_ALPHABET = string.ascii_letters + string.digits
+
+
 def new_apikey() -> str:
-    """A 20-character public API key (Filestack's keys have the same length and alphabet)."""
-    return secrets.token_urlsafe(15)
+    """A 20-character public API key of letters and digits (119 bits), as Filestack's are.
+
+    No `-` or `_`: a key is typed into commands (`manage.py addwebhook KEY URL`), where one that
+    starts with `-` would be taken for an option."""
+    return "".join(secrets.choice(APIKEY_ALPHABET) for _ in range(20))
 
 
 def new_secret() -> str:

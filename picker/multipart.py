@@ -331,13 +331,28 @@ def _drop_parts(upload: MultipartUpload, location: storage.Location) -> None:
 
 
 def expire_abandoned(now=None) -> int:
-    """Delete uploads never completed within the TTL, with their staged parts."""
+    """Delete uploads never completed within the TTL, with their staged parts.
+
+    Each upload is claimed in a transaction of its own and read again inside it (a row lock
+    with SKIP LOCKED on PostgreSQL; SQLite's IMMEDIATE transactions take writers one at a
+    time), so two sweepers at once (two beats started by mistake) never expire one twice.
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(hours=settings.OPENPICKER_MULTIPART_TTL_HOURS)
     count = 0
-    for upload in MultipartUpload.objects.filter(created_at__lt=cutoff).select_related("app"):
-        if upload.filelink_id is None:
-            _drop_parts(upload, _location(upload))
-        upload.delete()
-        count += 1
+    due = MultipartUpload.objects.filter(created_at__lt=cutoff)
+    for pk in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            upload = (
+                due.filter(pk=pk)
+                .select_for_update(skip_locked=True, of=("self",))
+                .select_related("app")
+                .first()
+            )
+            if upload is None:  # another sweeper has it, or had it
+                continue
+            if upload.filelink_id is None:
+                _drop_parts(upload, _location(upload))
+            upload.delete()
+            count += 1
     return count

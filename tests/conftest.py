@@ -19,8 +19,9 @@ from tests.servers import MotoS3, OpenPickerServer
 
 PROFILE = os.environ.get("OPENPICKER_TEST_PROFILE", "embedded")
 
-# Browser fixtures (`browser`, `page`): Debian's Chromium through Playwright.
-pytest_plugins = ["tests.browser"]
+# Browser fixtures (`browser`, `page`): Debian's Chromium through Playwright. The log scan:
+# every server and worker log of the run, checked for credentials at the end (tests/logscan.py).
+pytest_plugins = ["tests.browser", "tests.logscan"]
 
 
 def _require(host: str, port: int, what: str) -> None:
@@ -43,7 +44,8 @@ def pytest_report_header(config):
 
     return (
         f"openpicker profile: {PROFILE} (database {settings.DATABASES['default']['ENGINE']}, "
-        f"storage {settings.OPENPICKER_STORAGE}, cache {settings.CACHES['default']['BACKEND']})"
+        f"storage {settings.OPENPICKER_STORAGE}, cache {settings.CACHES['default']['BACKEND']}, "
+        f"broker {settings.CELERY_BROKER_URL.split(':', 1)[0]})"
     )
 
 

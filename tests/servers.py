@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import itertools
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,20 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+
+
+# Where stopped processes' logs are kept for the end-of-run credential scan (tests/logscan.py).
+LOG_ARCHIVE_ENV = "OPENPICKER_TEST_LOG_ARCHIVE"
+_archived = itertools.count()
+_worker_names = itertools.count()
+
+
+def archive(path: Path | str, what: str) -> None:
+    """Keep a copy of a process's log for the end-of-run scan (when a run asked for it)."""
+    folder = os.environ.get(LOG_ARCHIVE_ENV)
+    path = Path(path)
+    if folder and path.exists():
+        shutil.copyfile(path, Path(folder) / f"{what}-{os.getpid()}-{next(_archived)}.log")
 
 
 def free_port() -> int:
@@ -199,6 +215,7 @@ class OpenPickerServer:
     def stop(self) -> None:
         stop(self.process)
         self.log.close()
+        archive(self.log_path, "web")
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -222,6 +239,10 @@ class CeleryWorker:
                 *pool,
                 "--loglevel",
                 "INFO",
+                # A name of its own: RabbitMQ refuses a second worker of the same name while
+                # the first one's (exclusive) control queue exists.
+                "--hostname",
+                f"test{os.getpid()}.{next(_worker_names)}@%h",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -239,6 +260,7 @@ class CeleryWorker:
     def stop(self) -> None:
         stop(self.process)
         self.log.close()
+        archive(self.log_path, "worker")
         self.log_path.unlink(missing_ok=True)
 
 
@@ -284,3 +306,54 @@ class Origin:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Serve:
+    """`manage.py serve` (every Procfile process type: web, both workers, beat) in a process
+    group of its own, logging to one file."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process_env = {**os.environ, **env, "OPENPICKER_BASE_URL": self.url}
+        with open(log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "serve", "--bind", f"127.0.0.1:{self.port}"],
+                cwd=ROOT,
+                env=self.process_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, condition, what: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.process.poll() is None, self.output()[-4000:]
+            assert time.monotonic() < deadline, f"{what}:\n{self.output()[-4000:]}"
+            time.sleep(0.2)
+
+    def wait_up(self) -> None:
+        def answers() -> bool:
+            try:
+                return requests.get(self.url + "/healthz", timeout=5).status_code == 200
+            except requests.RequestException:
+                return False
+
+        self.wait_for(answers, "web")
+        self.wait_for(lambda: self.output().count(" ready.") >= 2, "both workers")
+
+    def kill(self) -> None:
+        """SIGKILL to every process of this serve at once (as a machine that dies)."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        archive(self.log_path, "serve")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            stop(self.process)
+            archive(self.log_path, "serve")

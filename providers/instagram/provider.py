@@ -176,7 +176,11 @@ def not_exportable() -> BadRequest:
 def refresh_expiring(now: datetime | None = None) -> dict:
     """Refresh every Instagram connection whose long-lived token expires within
     OPENPICKER_INSTAGRAM_REFRESH_BEFORE_DAYS (and has not already expired). A refused refresh
-    (revoked: 190) forgets the connection; other failures are left for the next run."""
+    (revoked: 190) forgets the connection; other failures are left for the next run.
+
+    Each connection is claimed first (openpicker.models.claim) and its expiry read again, so
+    two runs at once (two beats) never refresh one token twice."""
+    from openpicker.models import claim, release
     from providers.errors import ProviderError, ProviderTokenRejected
 
     now = now or timezone.now()
@@ -187,7 +191,12 @@ def refresh_expiring(now: datetime | None = None) -> dict:
     done = {"refreshed": 0, "forgotten": 0, "failed": 0}
     provider = InstagramProvider()
     for connection in due:
+        name = f"instagram-refresh:{connection.pk}"
+        if not claim(name, 600, now):
+            continue  # another run is refreshing it
         try:
+            if not due.filter(pk=connection.pk, token_expires=connection.token_expires).exists():
+                continue  # another run has refreshed (or forgotten) it meanwhile
             provider.refresh(connection)
             done["refreshed"] += 1
         except ProviderTokenRejected:
@@ -195,4 +204,6 @@ def refresh_expiring(now: datetime | None = None) -> dict:
             done["forgotten"] += 1
         except ProviderError:
             done["failed"] += 1
+        finally:
+            release(name)
     return done

@@ -41,6 +41,26 @@ def test_a_second_delivery_of_a_live_start_costs_no_attempt(pending):
     assert (pending.attempts, pending.started_at) == (1, first.started_at)
 
 
+def test_a_fresh_row_is_started_with_one_update_unless_another_start_won(pending):
+    fresh = Rendition.objects.select_related("source").get(pk=pending.pk)
+    # Another process started the same row meanwhile: the compare-and-set finds it started.
+    Rendition.objects.filter(pk=pending.pk).update(
+        attempts=1, started_at=timezone.now(), started_by="elsewhere:1"
+    )
+    assert jobs.start(pending.pk, STALE, fresh) is None
+    assert Rendition.objects.get(pk=pending.pk).attempts == 1
+    # A row nobody started: started here, the instance given back with the start recorded.
+    Rendition.objects.filter(pk=pending.pk).update(attempts=0, started_at=None, started_by="")
+    started = jobs.start(pending.pk, STALE, fresh)
+    assert started is fresh and (fresh.attempts, fresh.started_by) == (1, jobs.starter())
+    stored = Rendition.objects.get(pk=pending.pk)
+    assert (stored.attempts, stored.started_at, stored.started_by) == (
+        1,
+        fresh.started_at,
+        jobs.starter(),
+    )
+
+
 def test_a_start_whose_process_is_gone_is_taken_over(pending):
     host = socket.gethostname()
     Rendition.objects.filter(pk=pending.pk).update(
@@ -104,11 +124,11 @@ def test_a_job_that_breaks_in_the_web_process_is_handed_to_the_queue(
     link = FileLink.objects.get(handle=handle)
     row = Rendition.objects.create(source=link, version=link.version, spec="flip")
 
-    def broken(rendition_id):
-        jobs.start(rendition_id, STALE)
+    def broken(rendition_id, fresh):
+        assert jobs.start(rendition_id, STALE, fresh) is fresh
         raise OSError("the storage went away")
 
-    assert jobs.run_here(row.pk, broken) is False
+    assert jobs.run_here(row, broken) is False
     row.refresh_from_db()
     # The claim is released, so the queue's worker (or the next request) can start it at once.
     assert (row.status, row.attempts, row.started_at, row.started_by) == ("pending", 1, None, "")

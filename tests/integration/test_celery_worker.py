@@ -36,4 +36,4 @@ def test_worker_runs_the_multipart_expiry_task(worker, app):
         assert time.monotonic() < deadline, worker.output()
         time.sleep(0.2)
     assert MultipartUpload.objects.filter(pk=fresh.pk).exists()
-    assert settings.CELERY_BROKER_URL.split(":")[0] in {"redis", "sqla+sqlite"}
+    assert settings.CELERY_BROKER_URL.split(":")[0] in {"redis", "sqla+sqlite", "amqp"}

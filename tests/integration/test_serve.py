@@ -1,4 +1,4 @@
-"""`manage.py serve`: web and one worker (every queue, beat in a thread), stopped together."""
+"""`manage.py serve`: the Procfile's process types (web, worker, webhooks, beat), together."""
 
 import os
 import signal
@@ -16,7 +16,7 @@ from openpicker.broker import Transport
 from picker.models import MultipartUpload
 from picker.tasks import expire_multipart_uploads
 from tests.conftest import server_env
-from tests.servers import ROOT, free_port, stop
+from tests.servers import ROOT, archive, free_port, stop
 
 
 @pytest.fixture
@@ -34,6 +34,7 @@ def serve(transactional_db, tmp_path):
     process.url, process.log_path = f"http://127.0.0.1:{port}", log_path
     yield process
     stop(process)
+    archive(log_path, "serve")
 
 
 def wait_for(condition, process, what: str, timeout: float = 90) -> None:
@@ -51,12 +52,16 @@ def answers(url: str) -> bool:
         return False
 
 
-def test_serve_runs_web_a_worker_on_every_queue_and_beat_then_stops_them(serve, app):
+def test_serve_runs_the_procfile_web_workers_and_beat_then_stops_them(serve, app):
     wait_for(lambda: answers(f"{serve.url}/api/file/{'x' * 20}/metadata"), serve, "web")
     log = serve.log_path
-    wait_for(lambda: " ready." in log.read_text(errors="replace"), serve, "worker")
+    wait_for(lambda: log.read_text(errors="replace").count(" ready.") == 2, serve, "workers")
     text = log.read_text(errors="replace")
-    assert ".> celery " in text and ".> conversions " in text  # the worker's queues
+    # Two workers: the celery and conversions queues, and the webhooks queue on its own.
+    worker, webhooks = (text.index(f"[queues]\n                .> {queue} ") for queue in
+                        ("celery", "webhooks"))  # fmt: skip
+    assert ".> conversions " in text[worker : worker + 400]
+    assert ".> conversions " not in text[webhooks : webhooks + 400]
     wait_for(lambda: "beat: Starting" in log.read_text(errors="replace"), serve, "beat")
 
     old = MultipartUpload.objects.create(
@@ -70,7 +75,8 @@ def test_serve_runs_web_a_worker_on_every_queue_and_beat_then_stops_them(serve, 
     wait_for(lambda: not MultipartUpload.objects.filter(pk=old.pk).exists(), serve, "the task")
 
     children = psutil.Process(serve.pid).children(recursive=True)
-    assert len(children) == 4  # gunicorn master + 2 workers, one Celery worker
+    # gunicorn master + 2 workers, two Celery workers, beat: no shell stays in between.
+    assert len(children) == 6, [child.cmdline() for child in children]
     serve.send_signal(signal.SIGTERM)
     assert serve.wait(30) == 0
     gone, alive = psutil.wait_procs(children, timeout=10)

@@ -65,3 +65,14 @@ def test_secret_is_encrypted_and_rotate_keys_reencrypts(settings):
     assert Fernet(new_key.encode()).decrypt(rotated.encode()).decode() == app.secret
     settings.OPENPICKER_ENCRYPTION_KEYS = [new_key]
     assert App.objects.get(pk=app.pk).secret == app.secret
+
+
+def test_api_keys_are_letters_and_digits_so_commands_take_them_as_arguments():
+    # A key that started with "-" was read by argparse as an option of `addwebhook KEY URL`.
+    import re
+
+    from picker.handles import new_apikey
+
+    keys = {new_apikey() for _ in range(500)}
+    assert len(keys) == 500
+    assert all(re.fullmatch(r"[A-Za-z0-9]{20}", key) for key in keys)

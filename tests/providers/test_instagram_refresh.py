@@ -69,3 +69,22 @@ def test_beat_runs_the_refresh_task():
     )
     assert entry["schedule"].minute == {7}
     assert "providers.instagram.refresh_tokens" in celery_app.tasks
+
+
+def test_a_connection_another_run_holds_is_left(sandbox_api, instagram_sandbox, app):
+    # Two beats by mistake: while one run holds the connection's claim, the other leaves it.
+    from openpicker.models import claim, release
+
+    connection, _ = connect(sandbox_api, app)
+    old = connection.token
+    InstagramToken.objects.filter(value=old).update(issued=timezone.now() - timedelta(days=55))
+    later = connection.token_expires - timedelta(days=5)
+    name = f"instagram-refresh:{connection.pk}"
+    assert claim(name, 600, later)
+    assert refresh_expiring(now=later) == {"refreshed": 0, "forgotten": 0, "failed": 0}
+    connection.refresh_from_db()
+    assert connection.token == old
+    release(name)
+    assert refresh_expiring(now=later) == {"refreshed": 1, "forgotten": 0, "failed": 0}
+    connection.refresh_from_db()
+    assert connection.token != old

@@ -1,11 +1,14 @@
-"""`manage.py serve`: the web server and one Celery worker (with beat), supervised together.
+"""`manage.py serve`: every process type of the Procfile, supervised together.
 
-What `make run` starts: gunicorn (a master and `--web-workers` workers), and one Celery worker
-that consumes every queue (`celery`, `conversions`) with a thread pool sized to the cores and
-runs beat in a thread (`--beat-thread`, openpicker/celery.py): two long-lived Python processes
-besides the web server's, where there were eight. The command then replaces itself with a
-small supervisor (openpicker/supervise.py) that stops everything when any one of them exits or
-on Ctrl-C. See benchmarks/README.md (`idle.py`) for what this costs at rest.
+The Procfile (at the repository's root) declares the process types once: `web` (gunicorn),
+`worker` (Celery: the `celery` and `conversions` queues, a thread per core), `webhooks` (Celery:
+the `webhooks` queue alone, so a slow receiver never delays a conversion) and `beat` (the
+periodic jobs; one per deployment). A deployment runs each type under its own process manager
+(systemd, Kubernetes, honcho, ...) and scales each on its own; `make run` runs this command,
+which starts one of each through `/bin/sh -c` (so the Procfile's `${VAR:-default}` apply) and
+then replaces itself with a small standard-library supervisor (openpicker/supervise.py) that
+stops everything when any one of them exits or on Ctrl-C. It also empties the node's metrics
+folder (prometheus_client's multiprocess files), as a fresh start of the node.
 """
 
 import json
@@ -14,54 +17,71 @@ import sys
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 import openpicker
 
 SUPERVISOR = Path(openpicker.__file__).with_name("supervise.py")
+PROCFILE = Path(settings.BASE_DIR) / "Procfile"
 
 
-def commands(bind: str, web_workers: int, concurrency: int, pool: str, celery: bool) -> dict:
+def read_procfile(path: Path = PROCFILE) -> dict[str, str]:
+    """The process types of a Procfile, in order: `name: command` lines."""
+    types = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, command = line.partition(":")
+        if not sep or not name.strip().isidentifier() or not command.strip():
+            raise CommandError(f"{path}:{number}: expected 'name: command'")
+        types[name.strip()] = command.strip()
+    return types
+
+
+def commands(types: dict[str, str], only: list[str] | None = None) -> dict[str, list[str]]:
     """The command line of every process serve runs, by name."""
-    python = sys.executable
-    out = {
-        "web": [python, "-m", "gunicorn", "openpicker.wsgi:application", "--bind", bind,
-                "--workers", str(web_workers), "--threads", "4", "--timeout", "300",
-                "--access-logfile", "-"],
-    }  # fmt: skip
-    if celery:
-        # One worker for every queue. Conversions are CPU-bound, in Pillow's C code, which
-        # releases the GIL: threads, one per core, run them in parallel like processes would,
-        # without a copy of the worker per core. Gossip, mingle and heartbeats are for clusters
-        # of workers; on the embedded broker each would be polled or written too.
-        out["worker"] = [python, "-m", "celery", "-A", "openpicker", "worker",
-                         "--loglevel", "INFO", "--queues", "celery,conversions,webhooks",
-                         "--pool", pool, "--concurrency", str(concurrency),
-                         "--hostname", "openpicker@%h", "--beat-thread",
-                         "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME,
-                         "--without-gossip", "--without-mingle", "--without-heartbeat"]  # fmt: skip
-    return out
+    chosen = only or list(types)
+    unknown = [name for name in chosen if name not in types]
+    if unknown:
+        raise CommandError(f"not in the Procfile: {', '.join(unknown)}")
+    return {name: ["/bin/sh", "-c", types[name]] for name in chosen}
+
+
+def clear_metrics(folder: Path) -> None:
+    for stale in folder.glob("*.db"):
+        stale.unlink(missing_ok=True)
 
 
 class Command(BaseCommand):
-    help = "Run web (gunicorn) and a Celery worker with beat until interrupted."
+    help = "Run the Procfile's process types (web, worker, webhooks, beat) until interrupted."
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("OPENPICKER_BIND", "127.0.0.1:8000"))
-        parser.add_argument("--web-workers", type=int, default=2)
+        parser.add_argument("--web-workers", type=int, default=None)
         parser.add_argument(
-            "--worker-concurrency",
-            type=int,
-            default=os.cpu_count() or 1,
-            help="task threads (or processes); default: one per core",
+            "--worker-concurrency", type=int, default=None, help="conversion threads (cores)"
         )
-        parser.add_argument(
-            "--worker-pool", choices=["threads", "prefork", "solo"], default="threads"
-        )
+        parser.add_argument("--webhook-concurrency", type=int, default=None)
+        parser.add_argument("--only", help="comma-separated process types (default: all)")
         parser.add_argument("--no-celery", action="store_true", help="web server only")
 
-    def handle(self, *args, bind, web_workers, worker_concurrency, worker_pool, no_celery, **kw):
-        todo = commands(bind, web_workers, worker_concurrency, worker_pool, not no_celery)
+    def handle(self, *args, bind, web_workers, worker_concurrency, webhook_concurrency, **kw):
+        only = [name.strip() for name in kw["only"].split(",")] if kw["only"] else None
+        if kw["no_celery"]:
+            only = ["web"]
+        todo = commands(read_procfile(), only)
+        env = {"OPENPICKER_BIND": bind}
+        for name, value in (
+            ("OPENPICKER_WEB_WORKERS", web_workers),
+            ("OPENPICKER_WORKER_CONCURRENCY", worker_concurrency),
+            ("OPENPICKER_WEBHOOK_CONCURRENCY", webhook_concurrency),
+        ):
+            if value is not None:
+                env[name] = str(value)
+        # `python` in the Procfile is this interpreter (the virtualenv's).
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+        os.environ.update(env)
+        clear_metrics(settings.OPENPICKER_METRICS_DIR)
         self.stdout.write(f"OpenPicker at http://{bind} ({', '.join(todo)} running)")
         self.stdout.flush()
         os.execv(sys.executable, [sys.executable, str(SUPERVISOR), json.dumps(todo)])  # noqa: S606
