@@ -1,6 +1,6 @@
 """Webhook delivery throughput and latency against a bare Celery task that only POSTs.
 
-    .venv/bin/python benchmarks/webhooks.py [--events 300] [--paced 30]
+    .venv/bin/python benchmarks/webhooks.py [--events 300] [--rounds 3] [--paced 30]
 
 Needs PostgreSQL and Redis (the services profile's): a database of its own is created and
 dropped; the broker is BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), flushed first.
@@ -8,9 +8,10 @@ One Celery worker (solo pool), one fast local receiver answering 200. The anchor
 (the same body POSTed with urllib3, nothing else); the service is an event's delivery (taken,
 signed, posted through the outbound guard, recorded). Printed, for both:
 
-- drain: `--events` tasks (anchor) and deliveries (service) queued while no worker runs, then a
+- drain: `--events` tasks (anchor) or deliveries (service) queued while no worker runs, then a
   worker on that one queue; the rate between the first and the last POST the receiver gets.
-  What a worker delivers per second, the same work queued the same way: the headline ratio.
+  Anchor and service in turn, `--rounds` times (a loaded machine's load drifts), summed. What a
+  worker delivers per second, the same work queued the same way: the headline ratio.
 - end to end: a running worker; the anchor's tasks sent in a tight loop, the service's events
   published one transaction each (as stores make them); the time from the first send to the
   last POST (anchor) or the last delivery recorded (service). Includes publishing the events.
@@ -79,15 +80,10 @@ class Worker:
         self.log.close()
 
 
-def drain_rate(received: list) -> float:
-    """POSTs per second between the first and the last the receiver got."""
-    times = sorted(got.at for got in received)
-    return (len(times) - 1) / (times[-1] - times[0])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3, help="drain rounds of each in turn")
     parser.add_argument("--paced", type=int, default=30, help="events for the latency phase")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between them")
     args = parser.parse_args()
@@ -169,30 +165,49 @@ def main() -> None:
         worker.stop()
         worker = None
 
-        # Drain: both queues filled while no worker runs, then one worker per queue in turn.
-        Event.objects.all().delete()
-        for i in range(n):
-            bench_post.delay(receiver.url, body)
-            events.publish(events.DialogOpen(app=app, origin=f"https://queued{i}.example"))
-        receiver.received.clear()
-        worker = Worker("celery", data_dir)
-        wait_until(lambda: len(receiver.received) == n, 600, "the queued anchor tasks")
-        anchor_drain = drain_rate(receiver.received)
-        worker.stop()
-        receiver.received.clear()
-        worker = Worker("webhooks", data_dir)
-        wait_until(lambda: delivered.count() == n, 600, "the queued deliveries")
-        service_drain = drain_rate(receiver.received)
-        worker.stop()
-        worker = None
+        # Drain: a queue filled while no worker runs, then a worker on that queue alone; the
+        # anchor and the service in turn, --rounds times, so both see the same load.
+        drained = {"anchor": [0, 0.0], "service": [0, 0.0]}
+        ratios = []
+        for r in range(args.rounds):
+            Event.objects.all().delete()
+            rates = {}
+            for kind, queue in (("anchor", "celery"), ("service", "webhooks")):
+                for i in range(n):
+                    if kind == "anchor":
+                        bench_post.delay(receiver.url, body)
+                    else:
+                        events.publish(
+                            events.DialogOpen(app=app, origin=f"https://q{r}.{i}.example")
+                        )
+                receiver.received.clear()
+                worker = Worker(queue, data_dir)
+                if kind == "anchor":
+                    wait_until(lambda: len(receiver.received) == n, 600, "the queued anchor tasks")
+                else:
+                    wait_until(lambda: delivered.count() == n, 600, "the queued deliveries")
+                times = sorted(got.at for got in receiver.received)
+                worker.stop()
+                worker = None
+                drained[kind][0] += len(times) - 1
+                drained[kind][1] += times[-1] - times[0]
+                rates[kind] = (len(times) - 1) / (times[-1] - times[0])
+            ratios.append(rates["service"] / rates["anchor"])
+        anchor_drain, service_drain = (count / seconds for count, seconds in drained.values())
 
         for line in machine_lines():
             print(line)
         print(f"events: {n}, distinct ids received end to end: {len(ids)}")
-        print(f"drain, {n} queued before the worker starts (first to last POST received):")
+        print(
+            f"drain, {n} queued before the worker starts, {args.rounds} rounds of each in turn "
+            "(first to last POST received, summed over the rounds):"
+        )
         print(f"  anchor (bare Celery task POSTing the body): {anchor_drain:.1f} posts/s")
         print(f"  service (taken, signed, guarded, recorded): {service_drain:.1f} deliveries/s")
-        print(f"  ratio service/anchor: {service_drain / anchor_drain:.2f}")
+        print(
+            f"  ratio service/anchor: {service_drain / anchor_drain:.2f} "
+            f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
+        )
         print("end to end, a running worker (first send to last POST / last delivery recorded):")
         print(f"  anchor, {n} tasks sent in a loop: {anchor_e2e:.1f} posts/s")
         print(f"  service, {n} events published: {service_e2e:.1f} deliveries/s")
