@@ -1,20 +1,29 @@
 """Webhook delivery throughput and latency against a bare Celery task that only POSTs.
 
-    .venv/bin/python benchmarks/webhooks.py [--events 500]
+    .venv/bin/python benchmarks/webhooks.py [--events 200] [--rounds 3] [--paced 30]
 
 Needs PostgreSQL and Redis (the services profile's): a database of its own is created and
 dropped; the broker is BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), flushed first.
-One Celery worker (solo pool) consumes both the `webhooks` queue and the anchor's; one fast
-local receiver answers 200. Printed: deliveries per second of the service (events published
-one transaction each, signed, posted through the outbound guard, recorded) and of the anchor
-(`bench.post`: the same body POSTed with urllib3, nothing else), their ratio, and p50/p99 from
-an event's timestamp to its first attempt's start, events paced at --interval.
+One Celery worker (solo pool), one fast local receiver answering 200. The anchor is `bench.post`
+(the same body POSTed with urllib3, nothing else); the service is an event's delivery (taken,
+signed, posted through the outbound guard, recorded). Printed, for both:
+
+- drain: `--events` tasks (anchor) or deliveries (service) queued while the worker does not
+  consume their queue (Celery's cancel_consumer), then it consumes that one queue; the rate
+  between the first and the last POST the receiver gets. Anchor and service in turn, `--rounds`
+  times (a loaded machine's load drifts), summed; each round's ratio is printed too. What a
+  worker delivers per second, the same work queued the same way: the headline ratio.
+- end to end: a running worker; the anchor's tasks sent in a tight loop, the service's events
+  published one transaction each (as stores make them); the time from the first send to the
+  last POST (anchor) or the last delivery recorded (service). Includes publishing the events.
+- latency: an event every --interval s; p50/p99 from its timestamp to its first attempt.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 try:
-    from celery import shared_task
+    from celery import shared_task, signals
 except ImportError:  # pragma: no cover
     shared_task = None
 
@@ -41,6 +50,37 @@ if shared_task is not None:
             "POST", url, body=body.encode(), headers={"Content-Type": "application/json"}
         )
 
+    _received: dict[str, float] = {}
+
+    @signals.task_received.connect
+    def _task_received(request=None, **kwargs) -> None:
+        _received[request.id] = time.monotonic()
+
+    @signals.task_postrun.connect
+    def _task_ended(task_id=None, task=None, **kwargs) -> None:
+        """In the worker: each task's name and when its message arrived, to a file."""
+        path = os.environ.get("BENCH_TASK_LOG")
+        if path and task_id in _received:
+            with open(path, "a") as log:
+                log.write(f"{task.name} {_received.pop(task_id)}\n")
+
+
+def per_task_rates(path: Path) -> dict[str, float]:
+    """Tasks per second of each name, in an interleaved drain, from the worker's task log.
+
+    Each task is charged the time from its message's arrival to the next one's: its run, its
+    acknowledgement, and the broker's delivery of the next message (the same for every task).
+    Both kinds of task are so measured over the same seconds, under the same load.
+    """
+    rows = sorted(
+        (float(received), name)
+        for name, received in (line.split() for line in path.read_text().splitlines())
+    )
+    spent: dict[str, list[float]] = {}
+    for (received, name), (following, _) in zip(rows, rows[1:], strict=False):
+        spent.setdefault(name, []).append(following - received)
+    return {name: len(costs) / sum(costs) for name, costs in spent.items()}
+
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
@@ -52,13 +92,43 @@ def wait_until(condition, timeout: float, what: str) -> None:
     while not condition():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(0.05)
+
+
+class Worker:
+    """One Celery worker process (solo pool) on the given queues; its output in data_dir."""
+
+    name = f"bench@{socket.gethostname()}"
+
+    def __init__(self, queues: str, data_dir: str):
+        self.log = open(Path(data_dir) / "worker.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "openpicker", "worker", "--pool", "solo",
+             "--queues", queues, "--hostname", "bench@%h", "--include", "benchmarks.webhooks",
+             "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+             "--without-heartbeat"],
+            cwd=ROOT, env=os.environ.copy(), stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def consume(self, queue: str, on: bool) -> None:
+        """Start or stop consuming `queue` (Celery's remote control; waits for the reply)."""
+        from openpicker.celery import app
+
+        command = app.control.add_consumer if on else app.control.cancel_consumer
+        if not command(queue, destination=[self.name], reply=True, timeout=30):
+            raise SystemExit(f"the worker did not answer {command.__name__}({queue!r})")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.log.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=500)
-    parser.add_argument("--paced", type=int, default=100, help="events for the latency phase")
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3, help="drain rounds of each in turn")
+    parser.add_argument("--paced", type=int, default=30, help="events for the latency phase")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between them")
     args = parser.parse_args()
     pg = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
@@ -72,9 +142,13 @@ def main() -> None:
         CELERY_BROKER_URL=broker,
         OPENPICKER_DATA_DIR=data_dir,
         DJANGO_SETTINGS_MODULE="openpicker.settings",
+        BENCH_TASK_LOG=str(Path(data_dir) / "tasks.log"),
     )
+    task_log = Path(os.environ["BENCH_TASK_LOG"])
     import psycopg
     import redis
+
+    from benchmarks.harness import machine_lines
 
     redis.Redis.from_url(broker).flushdb()
     with psycopg.connect(f"{pg}/postgres", autocommit=True) as conn:
@@ -96,28 +170,23 @@ def main() -> None:
 
         app = App.objects.create(name="bench")
         WebhookEndpoint.objects.create(app=app, url=receiver.url, actions=["all"])
-        log = open(Path(data_dir) / "worker.log", "wb")  # noqa: SIM115
-        worker = subprocess.Popen(
-            [python, "-m", "celery", "-A", "openpicker", "worker", "--pool", "solo",
-             "--queues", "webhooks,celery", "--include", "benchmarks.webhooks",
-             "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        delivered = Delivery.objects.filter(status="delivered")
+        worker = Worker("webhooks,celery", data_dir)
         # Warm up both paths (worker start, imports, connections).
         events.publish(events.DialogOpen(app=app, origin="https://warm.example"))
         wait_until(lambda: len(receiver.received) == 1, 60, "the worker to start")
         body = receiver.received[0].body.decode()
         bench_post.delay(receiver.url, body)
         wait_until(lambda: len(receiver.received) == 2, 60, "the anchor warm-up")
-
         n = args.events
+
+        # End to end: a running worker, sends and publishes in a loop.
         receiver.received.clear()
         started = time.monotonic()
         for _ in range(n):
             bench_post.delay(receiver.url, body)
         wait_until(lambda: len(receiver.received) == n, 600, "the anchor's posts")
-        anchor = n / (time.monotonic() - started)
+        anchor_e2e = n / (time.monotonic() - started)
 
         receiver.received.clear()
         Event.objects.all().delete()
@@ -125,9 +194,8 @@ def main() -> None:
         for i in range(n):
             events.publish(events.DialogOpen(app=app, origin=f"https://shop{i}.example"))
         published = time.monotonic() - started
-        delivered = Delivery.objects.filter(status="delivered")
         wait_until(lambda: delivered.count() == n, 600, "the deliveries")
-        service = n / (time.monotonic() - started)
+        service_e2e = n / (time.monotonic() - started)
         ids = {got.json["id"] for got in receiver.received}
 
         # Latency at a rate the worker keeps up with (the burst above measures a backlog).
@@ -140,11 +208,76 @@ def main() -> None:
             (a.started_at - a.delivery.event.timestamp).total_seconds() * 1000
             for a in Attempt.objects.select_related("delivery__event").filter(number=1)
         ]
-        print(f"events: {n}, distinct ids received: {len(ids)}")
-        print(f"anchor (bare Celery task POSTing the body): {anchor:.1f} posts/s")
-        print(f"service (event → signed, guarded, recorded delivery): {service:.1f} deliveries/s")
-        print(f"  (publishing the {n} events, one transaction each, took {published:.1f} s)")
-        print(f"ratio service/anchor: {service / anchor:.2f}")
+
+        # Drain: a queue filled while the worker does not consume it, then the worker on that
+        # queue alone; the anchor and the service in turn, --rounds times (the load drifts).
+        for queue in ("webhooks", "celery"):
+            worker.consume(queue, False)
+        drained = {"anchor": [0, 0.0], "service": [0, 0.0]}
+        ratios = []
+        for r in range(args.rounds):
+            Event.objects.all().delete()
+            rates = {}
+            for kind, queue in (("anchor", "celery"), ("service", "webhooks")):
+                for i in range(n):
+                    if kind == "anchor":
+                        bench_post.delay(receiver.url, body)
+                    else:
+                        events.publish(
+                            events.DialogOpen(app=app, origin=f"https://q{r}.{i}.example")
+                        )
+                receiver.received.clear()
+                worker.consume(queue, True)
+                # The receiver's count, not the database's: polling adds no load while timed.
+                wait_until(lambda: len(receiver.received) >= n, 600, f"the queued {kind} POSTs")
+                if kind == "service":
+                    wait_until(lambda: delivered.count() == n, 600, "the deliveries recorded")
+                worker.consume(queue, False)
+                times = sorted(got.at for got in receiver.received)
+                drained[kind][0] += len(times) - 1
+                drained[kind][1] += times[-1] - times[0]
+                rates[kind] = (len(times) - 1) / (times[-1] - times[0])
+            ratios.append(rates["service"] / rates["anchor"])
+        anchor_drain, service_drain = (count / seconds for count, seconds in drained.values())
+
+        # Interleaved drain: both queues filled, then the worker consumes both (the broker
+        # alternates between them); each task timed in the worker (BENCH_TASK_LOG).
+        Event.objects.all().delete()
+        for i in range(n):
+            bench_post.delay(receiver.url, body)
+            events.publish(events.DialogOpen(app=app, origin=f"https://mixed{i}.example"))
+        task_log.write_text("")
+        receiver.received.clear()
+        for queue in ("celery", "webhooks"):
+            worker.consume(queue, True)
+        wait_until(lambda: len(receiver.received) >= 2 * n, 600, "the interleaved POSTs")
+        wait_until(lambda: delivered.count() == n, 600, "the interleaved deliveries")
+        worker.stop()
+        worker = None
+        mixed = per_task_rates(task_log)
+
+        for line in machine_lines():
+            print(line)
+        print(f"events: {n}, distinct ids received end to end: {len(ids)}")
+        print(
+            f"drain, {n} queued before the worker consumes them, {args.rounds} rounds of each in "
+            "turn (first to last POST received, summed over the rounds):"
+        )
+        print(f"  anchor (bare Celery task POSTing the body): {anchor_drain:.1f} posts/s")
+        print(f"  service (taken, signed, guarded, recorded): {service_drain:.1f} deliveries/s")
+        print(
+            f"  ratio service/anchor: {service_drain / anchor_drain:.2f} "
+            f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
+        )
+        print(f"drain interleaved, {n} of each queued, the worker consuming both at once:")
+        print(f"  anchor: {mixed['bench.post']:.1f} posts/s")
+        print(f"  service: {mixed['webhooks.deliver']:.1f} deliveries/s")
+        print(f"  ratio service/anchor: {mixed['webhooks.deliver'] / mixed['bench.post']:.2f}")
+        print("end to end, a running worker (first send to last POST / last delivery recorded):")
+        print(f"  anchor, {n} tasks sent in a loop: {anchor_e2e:.1f} posts/s")
+        print(f"  service, {n} events published: {service_e2e:.1f} deliveries/s")
+        print(f"    (publishing the events, one transaction each, took {published:.1f} s)")
+        print(f"  ratio service/anchor: {service_e2e / anchor_e2e:.2f}")
         print(
             f"event → first attempt, one event every {args.interval:g} s: "
             f"p50 {percentile(latencies, 50):.0f} ms, p99 {percentile(latencies, 99):.0f} ms"
@@ -152,8 +285,7 @@ def main() -> None:
         receiver.stop()
     finally:
         if worker is not None:
-            worker.terminate()
-            worker.wait(30)
+            worker.stop()
         from django.db import connections
 
         connections.close_all()

@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
 from kombu.transport import TRANSPORT_ALIASES
 
@@ -15,6 +15,24 @@ TRANSPORT_ALIASES["sqla"] = TRANSPORT_ALIASES["sqlalchemy"] = "openpicker.broker
 app = Celery("openpicker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def close_old_connections(sender=None, **kwargs) -> None:
+    """Around each task, as around a request: close connections past CONN_MAX_AGE or broken.
+
+    Celery's Django fixup would close every connection before and after each task (unless
+    CELERY_DB_REUSE_MAX, settings.py): a new PostgreSQL connection per webhook attempt was
+    most of the attempt's time (benchmarks/README.md).
+    """
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return  # in the caller's process and transaction
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
 # OPENPICKER_MULTIPART_EXPIRE_EVERY (seconds) replaces the quarter-hourly sweep (tests).
 _expire_every = os.environ.get("OPENPICKER_MULTIPART_EXPIRE_EVERY")
 app.conf.beat_schedule = {

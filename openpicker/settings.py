@@ -157,6 +157,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = not CELERY_BROKER_URL.startswith("sqla+")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes a worker's database connections around every task unless this is set; it then
+# closes them every this many tasks, and openpicker/celery.py closes old or broken ones as
+# Django does after a request (CONN_MAX_AGE).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ROUTES = {
     "conversions.*": {"queue": "conversions"},

@@ -23,13 +23,15 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from picker.errors import OutboundFailed, OutboundRefused, TooLarge
 from picker.outbound import REPLY_EXCERPT_BYTES, request_public_url
+from webhooks import statements
 from webhooks.models import Attempt, Delivery, Event, WebhookEndpoint
 from webhooks.signing import signed_headers
+from webhooks.statements import Step
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +73,6 @@ def claim_due(now: datetime, limit: int) -> list[Claim]:
                 )
             )
     return [(pk, token) for pk in ids]
-
-
-def _take(delivery_id: int, token: str, now: datetime) -> bool:
-    """Turn a claim into the running attempt; False when another copy took it, or it is done."""
-    taken = Delivery.objects.filter(
-        pk=delivery_id, lease_token=token, status=Delivery.Status.PENDING
-    ).update(lease_token="", lease_until=now + lease())
-    return taken == 1
 
 
 @dataclass(frozen=True)
@@ -130,62 +124,52 @@ def send(endpoint: WebhookEndpoint, event: Event, at: datetime) -> Outcome:
     return Outcome(status_code, error, reply.decode("utf-8", "replace"), duration_ms)
 
 
-def _record(
-    delivery_id: int,
-    outcome: Outcome,
-    at: datetime,
-    trigger: str,
-    scheduled_number: int | None = None,
-) -> Attempt:
-    """Store the attempt and move the delivery on, under the delivery's row lock."""
-    with transaction.atomic():
-        delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
-        number = (delivery.attempts.aggregate(n=Max("number"))["n"] or 0) + 1
-        attempt = Attempt.objects.create(
-            delivery=delivery,
-            number=number,
-            trigger=trigger,
-            started_at=at,
-            duration_ms=outcome.duration_ms,
-            status_code=outcome.status_code,
-            error=outcome.error,
-            reply=outcome.reply,
-        )
-        if trigger == Attempt.Trigger.SCHEDULED and scheduled_number == (
-            delivery.scheduled_attempts + 1
-        ):
-            fields = delivery.next_after(at, outcome.succeeded)
-            if delivery.status == Delivery.Status.DELIVERED:  # a manual attempt got there first
-                fields.update(status=Delivery.Status.DELIVERED, next_attempt_at=None)
-            fields.update(lease_until=None, lease_token="")
-        elif trigger == Attempt.Trigger.MANUAL and outcome.succeeded:
-            # A manual attempt never moves the schedule; one that succeeds ends it (delivered).
-            fields = {"status": Delivery.Status.DELIVERED, "next_attempt_at": None}
-        else:
-            fields = {}
-        if fields:
-            Delivery.objects.filter(pk=delivery_id).update(**fields)
+def _record(delivery_id: int, outcome: Outcome, at: datetime, trigger: str, step: Step) -> Attempt:
+    """Store the attempt, numbered next, and move the delivery on by `step`, in one commit."""
+    fields = {
+        "trigger": trigger,
+        "started_at": at,
+        "duration_ms": outcome.duration_ms,
+        "status_code": outcome.status_code,
+        "error": outcome.error,
+        "reply": outcome.reply,
+    }
+    stored = statements.record(delivery_id, fields, step)
+    if stored is None and step.scheduled_attempts is not None:
+        # Another copy of this scheduled attempt recorded its step first (its lease had run
+        # out): this one is logged and moves nothing.
+        stored = statements.record(delivery_id, fields, statements.NO_STEP)
+    if stored is None:
+        raise Delivery.DoesNotExist(f"delivery {delivery_id} is gone")
+    pk, number = stored
+    attempt = Attempt(id=pk, delivery_id=delivery_id, number=number, **fields)
+    attempt._state.adding = False
     return attempt
 
 
 def attempt_scheduled(delivery_id: int, token: str, at: datetime | None = None) -> Attempt | None:
     """Make the scheduled attempt a claim stands for; None when the claim was already taken."""
     at = at or timezone.now()
-    if not _take(delivery_id, token, at):
+    taken = statements.take(delivery_id, token, at + lease())
+    if taken is None:
         return None
-    delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
-    outcome = send(delivery.endpoint, delivery.event, at)
-    return _record(
-        delivery_id, outcome, at, Attempt.Trigger.SCHEDULED, delivery.scheduled_attempts + 1
-    )
+    outcome = send(taken.endpoint, taken.event, at)
+    seen = taken.scheduled_attempts
+    after = Delivery(scheduled_attempts=seen, first_attempt_at=taken.first_attempt_at)
+    step = statements.schedule_step(after.next_after(at, outcome.succeeded), seen)
+    return _record(delivery_id, outcome, at, Attempt.Trigger.SCHEDULED, step)
 
 
 def attempt_manual(delivery_id: int, at: datetime | None = None) -> Attempt:
-    """One extra attempt, whatever the delivery's status (redeliver); the schedule stays put."""
+    """One extra attempt, whatever the delivery's status (redeliver); the schedule stays put.
+
+    One that succeeds ends the delivery (delivered): nothing is left to retry.
+    """
     at = at or timezone.now()
     delivery = Delivery.objects.select_related("event", "endpoint").get(pk=delivery_id)
     outcome = send(delivery.endpoint, delivery.event, at)
-    return _record(delivery_id, outcome, at, Attempt.Trigger.MANUAL)
+    step = statements.DELIVERED_STEP if outcome.succeeded else statements.NO_STEP
+    return _record(delivery_id, outcome, at, Attempt.Trigger.MANUAL, step)
 
 
 def enqueue(claims: list[Claim], at: datetime | None = None) -> None:

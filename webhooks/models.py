@@ -89,6 +89,10 @@ class Delivery(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     # Scheduled attempts made so far (manual ones are not counted: they never move the schedule).
     scheduled_attempts = models.PositiveSmallIntegerField(default=0)
+    # Attempts of either kind made so far: the number of the latest one. Each attempt takes the
+    # next number by incrementing it in the statement that records it, so numbers stay unique
+    # per delivery without reading the attempts back (webhooks.statements).
+    attempts_made = models.PositiveIntegerField(default=0)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_until = models.DateTimeField(null=True, blank=True)
