@@ -92,11 +92,9 @@ def on_file_event(event, **kwargs) -> None:
         STORED_BYTES.inc(link.size or 0)
 
 
-def on_attempt_saved(sender, instance, created, **kwargs) -> None:
-    """post_save receiver of webhooks.Attempt: count each attempt by its result."""
-    if created:
-        ok = instance.status_code is not None and 200 <= instance.status_code < 300
-        WEBHOOK_ATTEMPTS.labels("delivered" if ok else "failed", instance.trigger).inc()
+def on_attempt_recorded(sender, attempt, **kwargs) -> None:
+    """webhooks.delivery.attempt_recorded receiver: count each attempt by its result."""
+    WEBHOOK_ATTEMPTS.labels("delivered" if attempt.succeeded else "failed", attempt.trigger).inc()
 
 
 class DeploymentCollector:
@@ -155,15 +153,13 @@ def flickr_budget_used() -> dict[str, int]:
 
 def connect() -> None:
     """Hook the counters to the apps' signals (from OpenpickerConfig.ready)."""
-    from django.db.models.signals import post_save
-
     from conversions.renditions import computed
     from picker import events
-    from webhooks.models import Attempt
+    from webhooks.delivery import attempt_recorded
 
     events.file_event.connect(on_file_event, dispatch_uid="openpicker.metrics.stores")
     computed.connect(on_rendition_computed, dispatch_uid="openpicker.metrics.conversions")
-    post_save.connect(on_attempt_saved, sender=Attempt, dispatch_uid="openpicker.metrics.attempts")
+    attempt_recorded.connect(on_attempt_recorded, dispatch_uid="openpicker.metrics.attempts")
 
 
 def authorized(request) -> bool:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from picker.errors import OutboundFailed, OutboundRefused, TooLarge
@@ -36,6 +37,9 @@ from webhooks.statements import Step
 logger = logging.getLogger(__name__)
 
 Claim = tuple[int, str]
+
+# Sent after each attempt is stored (by raw SQL: no post_save), with `attempt`, for the metrics.
+attempt_recorded = Signal()
 
 
 def lease() -> timedelta:
@@ -144,6 +148,7 @@ def _record(delivery_id: int, outcome: Outcome, at: datetime, trigger: str, step
     pk, number = stored
     attempt = Attempt(id=pk, delivery_id=delivery_id, number=number, **fields)
     attempt._state.adding = False
+    attempt_recorded.send(sender=Attempt, attempt=attempt)
     return attempt
 
 
