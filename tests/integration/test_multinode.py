@@ -263,7 +263,7 @@ def test_two_nodes_share_the_work_and_b_finishes_what_a_left(nodes, moto, app, r
     big = store(a, app, jpeg(3000, 2250, 2), "big.jpg")["handle"]
     # Rotating the whole photo first makes each job take a while.
     conversions = [
-        f"/cdn/{app.apikey}/rotate=deg:{deg}/resize=width:100/{big}" for deg in range(31, 37)
+        f"/cdn/{app.apikey}/rotate=deg:{deg}/resize=width:100/{big}" for deg in range(31, 41)
     ]
     workers = [threading.Thread(target=slow_upload, args=(n,)) for n in range(4)]
 
@@ -276,7 +276,7 @@ def test_two_nodes_share_the_work_and_b_finishes_what_a_left(nodes, moto, app, r
     workers += [threading.Thread(target=ask, args=(path,)) for path in conversions]
     for thread in workers:
         thread.start()
-    with_events = [events.DialogOpen(app=app, origin=f"https://shop{n}.example") for n in range(40)]
+    with_events = [events.DialogOpen(app=app, origin=f"https://shop{n}.example") for n in range(80)]
     for event in with_events:
         events.publish(event)
     wait_until(lambda: len(receiver.received) >= 5, "the first deliveries", (a, b))
