@@ -9,10 +9,14 @@ REDIS_CACHE_DB ?= 1
 REDIS_BROKER_DB ?= 2
 BROKER_URL ?= $(REDIS_URL)/$(REDIS_BROKER_DB)
 RABBITMQ_URL ?= amqp://guest:guest@127.0.0.1:5672
-# The tests that run a real Celery worker (or `serve`) on the profile's broker.
+# The tests that run real Celery workers (or `serve`) on the profile's broker: `make test` runs
+# them on RabbitMQ too, except the slow ones (1,000 deliveries with a worker killed, two whole
+# deployments), which `make test-rabbitmq BROKER_TESTS="$(BROKER_TESTS) $(BROKER_TESTS_SLOW)"`
+# adds.
 BROKER_TESTS ?= tests/integration/test_celery_worker.py tests/integration/test_serve.py \
-	tests/webhooks/test_worker.py tests/webhooks/test_resilience.py tests/conversions/test_http.py \
+	tests/webhooks/test_worker.py tests/conversions/test_http.py \
 	tests/ops/test_metrics.py tests/ops/test_logs.py
+BROKER_TESTS_SLOW ?= tests/webhooks/test_resilience.py tests/integration/test_multinode.py
 
 .PHONY: run test test-services test-embedded test-rabbitmq lint bench mutate clean
 
@@ -33,8 +37,9 @@ run: $(VENV)/.installed
 	OPENPICKER_SANDBOX=$${OPENPICKER_SANDBOX:-1} $(PY) manage.py serve
 
 # Lint, then the suite twice: against the real services (PostgreSQL, Redis, S3 over HTTP via
-# moto's server) and against the embedded defaults (SQLite, filesystem, local broker).
-test: lint test-services test-embedded
+# moto's server) and against the embedded defaults (SQLite, filesystem, local broker); then the
+# broker-dependent tests once more with RabbitMQ as the broker.
+test: lint test-services test-embedded test-rabbitmq
 
 # Each run gets its own data dir and database, so runs never trample each other.
 test-services: $(VENV)/.installed-dev

@@ -222,7 +222,9 @@ def _store(rendition: Rendition, result) -> bool:
         height=result.height,
         md5=hashlib.md5(result.data, usedforsecurity=False).hexdigest(),
     )
-    if not updated:
+    if not updated and not Rendition.objects.filter(pk=rendition.pk, key=actual).exists():
+        # Another start finished first (a stale job queued again while this one still ran).
+        # Its object is this key when both wrote the same one: then it is left alone.
         storage.delete_quietly(location, actual)
     return bool(updated)
 

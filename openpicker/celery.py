@@ -2,8 +2,9 @@
 
 import os
 
-from celery import Celery, signals
+from celery import Celery, bootsteps, signals
 from celery.schedules import crontab
+from click import Option
 from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openpicker.settings")
@@ -45,3 +46,38 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=7),
     },
 }
+
+
+class BeatThread(bootsteps.StartStopStep):
+    """`--beat-thread`: beat in a thread of this worker instead of a process of its own.
+
+    What `manage.py serve` does on its one node (it runs exactly one webhooks worker): a beat
+    process costs a whole Django (about 130 MB). A deployment of several nodes runs the
+    Procfile's `beat` type instead, once.
+    """
+
+    label = "BeatThread"
+    conditional = True
+
+    def __init__(self, worker, beat_thread=False, **kwargs):
+        self.enabled = bool(beat_thread)
+        super().__init__(worker, **kwargs)
+
+    def create(self, worker):
+        from celery.beat import EmbeddedService
+        from django.conf import settings
+
+        return EmbeddedService(
+            worker.app, thread=True, schedule_filename=settings.CELERY_BEAT_SCHEDULE_FILENAME
+        )
+
+
+app.user_options["worker"].add(
+    Option(
+        ["--beat-thread"],
+        is_flag=True,
+        default=False,
+        help="Run beat in a thread of this worker (one per deployment).",
+    )
+)
+app.steps["worker"].add(BeatThread)

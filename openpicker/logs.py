@@ -68,11 +68,14 @@ def scrub(text: str) -> str:
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds the current request id (if any) to every record."""
+    """Adds the current request id (if any) to every record, and keeps task arguments out of
+    Celery's "received" lines (a task's arguments are not the log's business)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = request_id.get()
+        if isinstance(record.args, dict) and ("args" in record.args or "kwargs" in record.args):
+            record.args = {k: v for k, v in record.args.items() if k not in {"args", "kwargs"}}
         return True
 
 

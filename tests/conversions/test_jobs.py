@@ -137,3 +137,21 @@ def test_a_job_that_breaks_in_the_web_process_is_handed_to_the_queue(
     renditions.compute(row.pk)
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("ready", 2)
+
+
+def test_a_late_second_run_keeps_the_object_of_the_first(pending, stored_keys):
+    # A stale job queued again while its first run still went on: both write the rendition's
+    # one key; the later one finds the row ready and must not delete what the row points to.
+    from conversions.engine import render
+    from conversions.operations import Flip
+    from picker import files
+
+    late = Rendition.objects.select_related("source").get(pk=pending.pk)
+    renditions.compute(pending.pk)
+    ready = Rendition.objects.get(pk=pending.pk)
+    assert ready.status == "ready" and ready.key in stored_keys()
+    with files.open_bytes(late.source) as source:
+        result = render(source, [Flip()])
+    assert renditions._store(late, result) is False
+    assert ready.key in stored_keys()
+    assert Rendition.objects.get(pk=pending.pk).key == ready.key

@@ -5,8 +5,9 @@ The Procfile (at the repository's root) declares the process types once: `web` (
 the `webhooks` queue alone, so a slow receiver never delays a conversion) and `beat` (the
 periodic jobs; one per deployment). A deployment runs each type under its own process manager
 (systemd, Kubernetes, honcho, ...) and scales each on its own; `make run` runs this command,
-which starts one of each through `/bin/sh -c` (so the Procfile's `${VAR:-default}` apply) and
-then replaces itself with a small standard-library supervisor (openpicker/supervise.py) that
+which starts one of each through `/bin/sh -c` (so the Procfile's `${VAR:-default}` apply; beat
+runs as a thread of the webhooks worker unless `--beat-process`, a Django less) and then
+replaces itself with a small standard-library supervisor (openpicker/supervise.py) that
 stops everything when any one of them exits or on Ctrl-C. It also empties the node's metrics
 folder (prometheus_client's multiprocess files), as a fresh start of the node.
 """
@@ -38,13 +39,24 @@ def read_procfile(path: Path = PROCFILE) -> dict[str, str]:
     return types
 
 
-def commands(types: dict[str, str], only: list[str] | None = None) -> dict[str, list[str]]:
-    """The command line of every process serve runs, by name."""
+def commands(
+    types: dict[str, str], only: list[str] | None = None, beat_thread: bool = True
+) -> dict[str, list[str]]:
+    """The command line of every process serve runs, by name.
+
+    With `beat_thread`, when both run here, beat becomes a thread of the webhooks worker
+    (`--beat-thread`, openpicker/celery.py) instead of a process: the same schedule, one
+    Django less in memory (benchmarks/README.md, idle.py).
+    """
     chosen = only or list(types)
     unknown = [name for name in chosen if name not in types]
     if unknown:
         raise CommandError(f"not in the Procfile: {', '.join(unknown)}")
-    return {name: ["/bin/sh", "-c", types[name]] for name in chosen}
+    out = {name: types[name] for name in chosen}
+    if beat_thread and "beat" in out and "webhooks" in out:
+        del out["beat"]
+        out["webhooks"] += " --beat-thread"
+    return {name: ["/bin/sh", "-c", command] for name, command in out.items()}
 
 
 def clear_metrics(folder: Path) -> None:
@@ -64,12 +76,17 @@ class Command(BaseCommand):
         parser.add_argument("--webhook-concurrency", type=int, default=None)
         parser.add_argument("--only", help="comma-separated process types (default: all)")
         parser.add_argument("--no-celery", action="store_true", help="web server only")
+        parser.add_argument(
+            "--beat-process",
+            action="store_true",
+            help="beat as a process of its own (default: a thread of the webhooks worker)",
+        )
 
     def handle(self, *args, bind, web_workers, worker_concurrency, webhook_concurrency, **kw):
         only = [name.strip() for name in kw["only"].split(",")] if kw["only"] else None
         if kw["no_celery"]:
             only = ["web"]
-        todo = commands(read_procfile(), only)
+        todo = commands(read_procfile(), only, beat_thread=not kw["beat_process"])
         env = {"OPENPICKER_BIND": bind}
         for name, value in (
             ("OPENPICKER_WEB_WORKERS", web_workers),
