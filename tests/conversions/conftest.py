@@ -69,8 +69,11 @@ def shared_stalling_origin() -> StallingOrigin:
     return _origin[0]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def conversions_worker(django_db_setup, django_db_blocker):
+    # One per module, stopped when the module ends: a worker left on the profile's conversions
+    # queue would take the jobs of later tests that run deployments of their own on the same
+    # broker (the multi-node test), and fail them against its own storage.
     # The worker may fetch from the stalling origin (symlinked sources), nothing else local.
     env = server_env(OPENPICKER_OUTBOUND_ALLOW=f"127.0.0.1:{shared_stalling_origin().port}")
     with django_db_blocker.unblock():

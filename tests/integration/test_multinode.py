@@ -80,6 +80,10 @@ def nodes(moto, receiver, tmp_path):
         # Conversions go through the shared queue (a web process computes none itself), so
         # those asked of A are computed by whichever node's worker takes them.
         OPENPICKER_CONVERT_INLINE="0",
+        # The kill phase holds uploads open until node A dies, which on a loaded machine can be
+        # longer than the default 30 s a body may stall: they must be cut, not timed out (408).
+        OPENPICKER_BODY_READ_TIMEOUT="300",
+        OPENPICKER_BODY_DEADLINE="600",
         OPENPICKER_WORKER_CONCURRENCY="2",
         OPENPICKER_WEBHOOK_CONCURRENCY="8",
         OPENPICKER_WEB_WORKERS="2",
