@@ -199,12 +199,8 @@ class StoreView(APIView):
         operation_id="cloud_store",
         request=StoreRequest,
         responses={200: per_provider("CloudStored", BLOB), **ERRORS},
-        examples=request_examples(
-            {
-                "flickr": {"path": "/photostream/53412345678", "store": {"location": "s3"}},
-                "instagram": {"path": "/17900000000000020/17900000000000021"},
-            }
-        ),
+        # No request examples here: with them the schema fuzz of this call failed in full suite
+        # runs with Hypothesis's FlakyStrategyDefinition (examples mixed into generation).
     )
     def post(self, request):
         call = validated(StoreRequest, request)
