@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     clean_environment()
-    workdir = Path(tempfile.mkdtemp(prefix="openpicker-api-", dir=args.tmpdir))
+    workdir = Path(tempfile.mkdtemp(prefix="openpicker-bench-", dir=args.tmpdir))
     data_dir = workdir / "data"
     env = {
         "OPENPICKER_DATA_DIR": str(data_dir),

@@ -6,10 +6,10 @@ from rest_framework.views import APIView
 
 from openpicker.urls import urlpatterns as product_urlpatterns
 
-handler400 = "picker.api.errors.bad_request"
-handler403 = "picker.api.errors.permission_denied"
-handler404 = "picker.api.errors.page_not_found"
-handler500 = "picker.api.errors.server_error"
+handler400 = "picker.http.errors.bad_request"
+handler403 = "picker.http.errors.permission_denied"
+handler404 = "picker.http.errors.page_not_found"
+handler500 = "picker.http.errors.server_error"
 
 
 class BareView(APIView):

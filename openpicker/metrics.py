@@ -179,7 +179,7 @@ def exposition() -> bytes:
 
 def metrics_view(request) -> HttpResponse:
     if not authorized(request):
-        from picker.api.errors import page_not_found
+        from picker.http.errors import page_not_found
 
         return page_not_found(request, None)
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)

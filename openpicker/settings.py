@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "picker.api.errors.JSONErrorMiddleware",
+    "picker.http.errors.JSONErrorMiddleware",
     # Listed after the JSON mapper so that its process_exception runs first: /portal/ is HTML.
     "portal.errors.PortalPagesMiddleware",
 ]
@@ -128,13 +128,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Where a form upload (multipart `fileUpload`) larger than FILE_UPLOAD_MAX_MEMORY_SIZE is
-# spooled, never past the cap that applies to it (picker.api.bodies); None = the system's.
+# spooled, never past the cap that applies to it (the file API's body reader); None = the system's.
 FILE_UPLOAD_TEMP_DIR = os.environ.get("OPENPICKER_UPLOAD_TEMP_DIR") or None
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # The largest body of a call that is not a file upload (JSON, forms), refused by its
-# Content-Length before a byte is read (picker.api.parsers).
+# Content-Length before a byte is read (picker.http.parsers).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("OPENPICKER_BODY_MAX_BYTES", 2 * 1024 * 1024))
-# Deeper JSON bodies are a 400 (picker.api.parsers).
+# Deeper JSON bodies are a 400 (picker.http.parsers).
 OPENPICKER_JSON_MAX_DEPTH = 32
 # A request body must arrive within this many seconds of the request's start, and no read of it
 # may wait longer than the read timeout (openpicker.wsgi); past either, a 408.
@@ -222,12 +222,12 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # Bounded parsers: these bodies are read before the API key in them is known.
     "DEFAULT_PARSER_CLASSES": [
-        "picker.api.parsers.JSONParser",
-        "picker.api.parsers.FormParser",
-        "picker.api.parsers.FieldsOnlyMultiPartParser",
+        "picker.http.parsers.JSONParser",
+        "picker.http.parsers.FormParser",
+        "picker.http.parsers.FieldsOnlyMultiPartParser",
     ],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "picker.api.negotiation.AlwaysJSONNegotiation",
-    "EXCEPTION_HANDLER": "picker.api.errors.exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "picker.http.negotiation.AlwaysJSONNegotiation",
+    "EXCEPTION_HANDLER": "picker.http.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {

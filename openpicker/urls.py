@@ -1,4 +1,4 @@
-"""Top-level routes; every error page is JSON (picker.api.errors)."""
+"""Top-level routes; every error page is JSON (picker.http.errors)."""
 
 from django.conf import settings
 from django.urls import include, path
@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView
 urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("conversions.urls")),
-    path("", include("picker.api.urls")),
+    path("", include("picker.urls")),
     path("", include("providers.urls")),
     path("", include("webhooks.urls")),
     path("portal/", include("portal.urls")),
@@ -17,7 +17,7 @@ if settings.OPENPICKER_SANDBOX:
     urlpatterns.append(path("sandbox/flickr/", include("providers.sandbox.flickr.urls")))
     urlpatterns.append(path("sandbox/instagram/", include("providers.sandbox.instagram.urls")))
 
-handler400 = "picker.api.errors.bad_request"
-handler403 = "picker.api.errors.permission_denied"
-handler404 = "picker.api.errors.page_not_found"
-handler500 = "picker.api.errors.server_error"
+handler400 = "picker.http.errors.bad_request"
+handler403 = "picker.http.errors.permission_denied"
+handler404 = "picker.http.errors.page_not_found"
+handler500 = "picker.http.errors.server_error"

@@ -1,7 +1,7 @@
 """The portal answers HTML, even for its errors: its own 404 and 403 pages; and no portal page
 is kept by a cache (they carry CSRF tokens, and revealed secrets).
 
-The API's error mapper (picker.api.errors) answers JSON everywhere; this middleware sits after it
+The API's error mapper (picker.http.errors) answers JSON everywhere; this middleware sits after it
 in MIDDLEWARE, so its process_exception runs first and takes the portal's paths only.
 """
 
@@ -12,8 +12,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers
 
-from picker.api.errors import json_error
 from picker.errors import PickerError
+from picker.http.errors import json_error
 
 PREFIX = "/portal/"
 

@@ -1,5 +1,5 @@
 """Query serializers of the OAuth routes (/api/client/{provider}/...): they document the routes in
-the OpenAPI schema and validate the query, as picker/api/payloads.py does for the core routes."""
+the OpenAPI schema and validate the query, as the file API's payloads do for the core routes."""
 
 from rest_framework import serializers
 

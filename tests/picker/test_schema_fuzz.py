@@ -501,7 +501,7 @@ def map_case(context, case):
 
 
 def error_body_shape(ctx, response, case):
-    """Every 4xx is JSON with an "error" code and a "detail" sentence (picker.api.errors)."""
+    """Every 4xx is JSON with an "error" code and a "detail" sentence (picker.http.errors)."""
     if not 400 <= response.status_code < 500:
         return None
     try:

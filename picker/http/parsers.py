@@ -3,7 +3,7 @@
 Each refuses a body larger than DATA_UPLOAD_MAX_MEMORY_SIZE by its Content-Length, before a
 byte is read: a client without a key can make the server read at most that much. Multipart
 bodies carry fields only (files go to the store calls, which authorize before reading them, in
-picker.api.bodies), and JSON nested deeper than OPENPICKER_JSON_MAX_DEPTH is a 400.
+the file API's body reader), and JSON nested deeper than OPENPICKER_JSON_MAX_DEPTH is a 400.
 """
 
 from __future__ import annotations

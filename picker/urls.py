@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from picker.api import cdn, files, uploads
+from .api import cdn, files, uploads
 
 HANDLE = r"(?P<handle>[^/]+)"
 
