@@ -42,7 +42,13 @@ def rotate(token: str) -> str:
 
 
 class EncryptedTextField(models.TextField):
-    """A text column holding a Fernet token; Python code sees the plaintext."""
+    """A text column holding a Fernet token; Python code sees the plaintext.
+
+    Serialized dumps (`dumpdata`, fixtures) hold the token too, never the plaintext: a dump of
+    the database is as sealed as the database. `loaddata` decrypts it with any current key and a
+    plaintext value (a hand-written fixture) is taken as it is; rotate_keys re-encrypts every
+    such column of every installed model.
+    """
 
     def from_db_value(self, value, expression, connection):
         return None if value is None else decrypt(value)
@@ -50,3 +56,16 @@ class EncryptedTextField(models.TextField):
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         return None if value is None or value == "" else encrypt(value)
+
+    def value_to_string(self, obj):
+        value = self.value_from_object(obj)
+        return encrypt(value) if value else value
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return value
+        try:
+            return decrypt(value)
+        except ValueError:
+            return value

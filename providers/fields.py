@@ -1,23 +1,12 @@
-"""EncryptedTextField that stays encrypted in serialized dumps (dumpdata, fixtures).
+"""The name providers' migrations know their secret columns by.
 
-picker.crypto.EncryptedTextField serializes its plaintext (value_to_string reads the Python
-value), so `dumpdata` would print tokens in clear; this subclass writes the Fernet token and
-reads it back on loaddata. rotate_keys still finds it (it is an EncryptedTextField).
+Every picker.crypto.EncryptedTextField stays encrypted in serialized dumps now (it began here,
+for provider tokens, and moved into the base field so that app secrets, storage credentials and
+webhook secrets are sealed in dumps too).
 """
 
-from picker.crypto import EncryptedTextField, decrypt, encrypt
+from picker.crypto import EncryptedTextField
 
 
 class SealedTextField(EncryptedTextField):
-    def value_to_string(self, obj):
-        value = self.value_from_object(obj)
-        return encrypt(value) if value else value
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return value
-        try:
-            return decrypt(value)
-        except ValueError:
-            return value
+    """An EncryptedTextField; kept as a class of its own for the migrations that name it."""

@@ -99,3 +99,19 @@ def test_the_attempt_counter_starts_at_each_deliverys_highest_number(app, receiv
     assert Delivery.objects.get(pk=untried.pk).attempts_made == 0
     # The next attempt takes number 4.
     assert delivery.attempt_manual(tried.pk).number == 4
+
+
+def test_the_commit_is_asynchronous_only_for_the_take_and_the_record(app, endpoint, receiver):
+    """On PostgreSQL the take and the record turn synchronous_commit off for their own
+    transaction (benchmarks/README.md); the connection's setting, which every other statement
+    on it uses, stays as it was."""
+    files.store(app, io.BytesIO(b"x").read, files.StoreOptions(filename="a.txt"))
+    (one,) = Delivery.objects.all()
+    attempt = delivery.attempt_scheduled(one.pk, one.lease_token)
+    assert attempt is not None and attempt.number == 1 and attempt.status_code == 200
+    one.refresh_from_db()
+    assert (one.status, one.attempts_made, one.lease_token) == ("delivered", 1, "")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
