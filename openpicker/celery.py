@@ -7,7 +7,10 @@ from celery.schedules import crontab
 from click import Option
 from kombu.transport import TRANSPORT_ALIASES
 
+from openpicker import memory
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openpicker.settings")
+memory.tune()  # workers move parts, images and objects as the web workers do
 
 # The embedded broker (sqla+sqlite://) is polled adaptively: fast while tasks come, slowly at
 # rest (openpicker/broker.py). A name, so SQLAlchemy is imported only where that broker is used.

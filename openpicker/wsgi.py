@@ -4,7 +4,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from openpicker import memory
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openpicker.settings")
+memory.tune()
 
 
 class BodyDeadline:

@@ -18,6 +18,13 @@ import botocore
 from botocore.config import Config
 from storages.backends import s3
 
+# botocore (1.36 on) adds a CRC32 to every upload and checks it on every download unless told
+# "when_required". The server hashes every byte it stores itself (md5, sha256), TLS protects
+# the bytes in transit, and several S3-compatible services (apps' own buckets) refuse the new
+# trailers; the chunked trailer also buffered each 8 MiB part once more. A client_config that
+# names either setting keeps its choice.
+_CHECKSUMS = ("request_checksum_calculation", "response_checksum_validation")
+
 _lock = threading.Lock()
 _session: boto3.Session | None = None
 _resources: dict[tuple, object] = {}
@@ -31,6 +38,10 @@ def shared_resource(storage: s3.S3Storage, *, unsigned: bool = False):
     """The process's resource (and client) for this storage's connection settings."""
     global _session
     config = storage.client_config
+    chosen = config._user_provided_options if config else {}
+    checksums = {name: "when_required" for name in _CHECKSUMS if name not in chosen}
+    if checksums:
+        config = config.merge(Config(**checksums)) if config else Config(**checksums)
     if unsigned:
         config = config.merge(Config(signature_version=botocore.UNSIGNED))
     key = (

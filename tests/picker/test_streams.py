@@ -48,3 +48,24 @@ def test_base64_reader_decodes_across_chunk_boundaries_and_whitespace():
     assert out == data
     with pytest.raises(BadRequest):
         Base64Reader(trickle(b"****")).read(10)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 100])
+def test_chain_reader_gives_full_reads_in_order_across_parts(n):
+    from picker.storage import ChainReader
+
+    chunks = [bytes([i]) * (i % 6) for i in range(50)]  # empty chunks and parts included
+    reader = ChainReader(iter([iter(chunks[:20]), iter([]), iter(chunks[20:])]))
+    reads = list(iter(lambda: reader.read(n), b""))
+    assert b"".join(reads) == b"".join(chunks)
+    assert all(len(read) == n for read in reads[:-1]) and 0 < len(reads[-1]) <= n
+
+
+def test_s3_parts_are_as_small_as_s3_and_the_cap_allow():
+    from picker.storage import S3_MAX_PARTS, S3_MIN_PART, s3_part_size
+
+    mib = 1024 * 1024
+    assert s3_part_size(5 * 1024**3) == S3_MIN_PART  # the default cap: 5 MiB parts
+    big = 100 * 1024**3
+    assert s3_part_size(big) == 11 * mib and s3_part_size(big) * S3_MAX_PARTS >= big
+    assert (s3_part_size(big) - mib) * S3_MAX_PARTS < big  # no larger than needed
