@@ -1,12 +1,15 @@
 """Webhook delivery throughput and latency against a bare Celery task that only POSTs.
 
     .venv/bin/python benchmarks/webhooks.py [--events 200] [--rounds 3] [--paced 30]
+        [--pool threads --concurrency 8 | --pool solo]
 
 Needs PostgreSQL and Redis (the services profile's): a database of its own is created and
 dropped; the broker is BENCH_REDIS_URL (default redis://127.0.0.1:6379/14), flushed first.
-One Celery worker (solo pool), one fast local receiver answering 200. The anchor is `bench.post`
-(the same body POSTed with urllib3, nothing else); the service is an event's delivery (taken,
-signed, posted through the outbound guard, recorded). Printed, for both:
+One Celery worker, by default as `serve` runs the webhooks queue (the Procfile's `webhooks`
+process: a pool of 8 threads; `--pool solo` for one task at a time), one fast local receiver
+answering 200; the anchor's tasks run in the same worker with the same pool. The anchor is
+`bench.post` (the same body POSTed with urllib3, nothing else); the service is an event's
+delivery (taken, signed, posted through the outbound guard, recorded). Printed, for both:
 
 - drain: `--events` tasks (anchor) or deliveries (service) queued while the worker does not
   consume their queue (Celery's cancel_consumer), then it consumes that one queue; the rate
@@ -100,11 +103,12 @@ class Worker:
 
     name = f"bench@{socket.gethostname()}"
 
-    def __init__(self, queues: str, data_dir: str):
+    def __init__(self, queues: str, data_dir: str, pool: str, concurrency: int):
         self.log = open(Path(data_dir) / "worker.log", "ab")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "openpicker", "worker", "--pool", "solo",
-             "--queues", queues, "--hostname", "bench@%h", "--include", "benchmarks.webhooks",
+            [sys.executable, "-m", "celery", "-A", "openpicker", "worker", "--pool", pool,
+             "--concurrency", str(concurrency), "--queues", queues, "--hostname", "bench@%h",
+             "--include", "benchmarks.webhooks",
              "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
              "--without-heartbeat"],
             cwd=ROOT, env=os.environ.copy(), stdout=self.log, stderr=subprocess.STDOUT,
@@ -124,12 +128,31 @@ class Worker:
         self.log.close()
 
 
+def interleaved(n, worker, receiver, body, app, delivered, task_log) -> dict[str, float]:
+    from picker import events
+    from webhooks.models import Event
+
+    Event.objects.all().delete()
+    for i in range(n):
+        bench_post.delay(receiver.url, body)
+        events.publish(events.DialogOpen(app=app, origin=f"https://mixed{i}.example"))
+    task_log.write_text("")
+    receiver.received.clear()
+    for queue in ("celery", "webhooks"):
+        worker.consume(queue, True)
+    wait_until(lambda: len(receiver.received) >= 2 * n, 600, "the interleaved POSTs")
+    wait_until(lambda: delivered.count() == n, 600, "the interleaved deliveries")
+    return per_task_rates(task_log)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="drain rounds of each in turn")
     parser.add_argument("--paced", type=int, default=30, help="events for the latency phase")
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between them")
+    parser.add_argument("--pool", choices=("threads", "solo"), default="threads")
+    parser.add_argument("--concurrency", type=int, default=8, help="threads (serve's 8)")
     args = parser.parse_args()
     pg = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
     broker = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -171,7 +194,8 @@ def main() -> None:
         app = App.objects.create(name="bench")
         WebhookEndpoint.objects.create(app=app, url=receiver.url, actions=["all"])
         delivered = Delivery.objects.filter(status="delivered")
-        worker = Worker("webhooks,celery", data_dir)
+        concurrency = 1 if args.pool == "solo" else args.concurrency
+        worker = Worker("webhooks,celery", data_dir, args.pool, concurrency)
         # Warm up both paths (worker start, imports, connections).
         events.publish(events.DialogOpen(app=app, origin="https://warm.example"))
         wait_until(lambda: len(receiver.received) == 1, 60, "the worker to start")
@@ -240,24 +264,18 @@ def main() -> None:
             ratios.append(rates["service"] / rates["anchor"])
         anchor_drain, service_drain = (count / seconds for count, seconds in drained.values())
 
-        # Interleaved drain: both queues filled, then the worker consumes both (the broker
-        # alternates between them); each task timed in the worker (BENCH_TASK_LOG).
-        Event.objects.all().delete()
-        for i in range(n):
-            bench_post.delay(receiver.url, body)
-            events.publish(events.DialogOpen(app=app, origin=f"https://mixed{i}.example"))
-        task_log.write_text("")
-        receiver.received.clear()
-        for queue in ("celery", "webhooks"):
-            worker.consume(queue, True)
-        wait_until(lambda: len(receiver.received) >= 2 * n, 600, "the interleaved POSTs")
-        wait_until(lambda: delivered.count() == n, 600, "the interleaved deliveries")
+        # Interleaved drain (solo pool only: it charges each task the time to the next one's
+        # arrival, which means nothing when tasks overlap): both queues filled, then the worker
+        # consumes both (the broker alternates between them); each task timed in the worker.
+        mixed = None
+        if concurrency == 1:
+            mixed = interleaved(n, worker, receiver, body, app, delivered, task_log)
         worker.stop()
         worker = None
-        mixed = per_task_rates(task_log)
 
         for line in machine_lines():
             print(line)
+        print(f"worker: one, pool {args.pool} x {concurrency}; Redis broker; PostgreSQL")
         print(f"events: {n}, distinct ids received end to end: {len(ids)}")
         print(
             f"drain, {n} queued before the worker consumes them, {args.rounds} rounds of each in "
@@ -269,10 +287,12 @@ def main() -> None:
             f"  ratio service/anchor: {service_drain / anchor_drain:.2f} "
             f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})"
         )
-        print(f"drain interleaved, {n} of each queued, the worker consuming both at once:")
-        print(f"  anchor: {mixed['bench.post']:.1f} posts/s")
-        print(f"  service: {mixed['webhooks.deliver']:.1f} deliveries/s")
-        print(f"  ratio service/anchor: {mixed['webhooks.deliver'] / mixed['bench.post']:.2f}")
+        if mixed is not None:
+            print(f"drain interleaved, {n} of each queued, the worker consuming both at once:")
+            print(f"  anchor: {mixed['bench.post']:.1f} posts/s")
+            print(f"  service: {mixed['webhooks.deliver']:.1f} deliveries/s")
+            ratio = mixed["webhooks.deliver"] / mixed["bench.post"]
+            print(f"  ratio service/anchor: {ratio:.2f}")
         print("end to end, a running worker (first send to last POST / last delivery recorded):")
         print(f"  anchor, {n} tasks sent in a loop: {anchor_e2e:.1f} posts/s")
         print(f"  service, {n} events published: {service_e2e:.1f} deliveries/s")
