@@ -26,6 +26,7 @@ from conversions.models import Rendition
 from picker import events, files, storage
 from picker.errors import PickerError
 from picker.models import FileLink
+from picker.queries import Lookup
 from picker.storage import Stored
 from picker.streams import ReadBudgetExceeded
 
@@ -87,6 +88,18 @@ def admit(link: FileLink, conversion: Conversion) -> None:
     check_chain(conversion.operations, (width, height))
 
 
+# A cached rendition's request is mostly this query: compiled once (picker/queries.py). The
+# examples only have to be distinct values; they never reach the database.
+_EXISTING = Lookup(
+    lambda source, version, spec: Rendition.objects.filter(
+        source_id=source, version=version, spec=spec
+    )[:1],
+    source=2_147_480_001,
+    version=2_147_480_002,
+    spec="?",
+)
+
+
 def request_rendition(
     link: FileLink, conversion: Conversion, url: str, timeout: float | None = None
 ) -> Rendition | None:
@@ -96,8 +109,8 @@ def request_rendition(
     """
     from conversions.tasks import render_rendition
 
-    existing = Rendition.objects.filter(source=link, version=link.version, spec=conversion.spec)
-    rendition, created = existing.first(), False
+    rendition = _EXISTING.first(source=link.pk, version=link.version, spec=conversion.spec)
+    created = False
     if rendition is None:
         admit(link, conversion)
         rendition, created = claim(link, conversion.spec)

@@ -10,14 +10,12 @@ import base64
 import hmac
 from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import lru_cache
-
-from django.db import DEFAULT_DB_ALIAS, connections
 
 from picker import policies
 from picker.errors import AuthenticationFailed, Forbidden, NotFound, PolicyError
 from picker.handles import is_handle
-from picker.models import App, FileLink, StorageTarget, secret_digest
+from picker.models import App, FileLink, secret_digest
+from picker.queries import Lookup
 
 # The id of the app the current request acts for, once known (the request log reads it).
 acting_app: ContextVar[int | None] = ContextVar("acting_app", default=None)
@@ -82,65 +80,17 @@ def filelink_for(handle: str) -> FileLink:
     """The live FileLink of a handle, with its app and storage target, in one query."""
     if not is_handle(handle):
         raise NotFound("a handle is 20 characters of [A-Za-z0-9_-]", code="invalid_handle")
-    link = _filelink_by_handle(handle)
+    link = _BY_HANDLE.first(handle=handle)
     if link is None or link.deleted_at is not None:
         raise NotFound("no file with this handle", code="file_not_found")
     return link
 
 
-# Every read, metadata and conversion request starts with the lookup below. Run through the
-# ORM each time (select_related + filter + first) it cost more to compile than to execute:
-# 60-70 % of a metadata request went to building the same SQL again (benchmarks/README.md).
-# So the ORM compiles it once per database, and each request only executes it and builds the
-# instances with the ORM's own column converters, as its iterator would.
-_JOINED = (FileLink, App, StorageTarget)
-
-
-@lru_cache(maxsize=4)
-def _lookup_plan(alias: str) -> tuple[str, list[list[tuple[list, object]]]]:
-    query = FileLink.objects.select_related("app", "storage_target").filter(handle="?").query
-    compiler = query.get_compiler(alias)
-    sql, params = compiler.as_sql()
-    columns = [expression for expression, _, _ in compiler.select]
-    expected = [(model, field) for model in _JOINED for field in model._meta.concrete_fields]
-    if [(col.target.model, col.target) for col in columns] != expected or params != ("?",):
-        raise RuntimeError("the FileLink lookup's columns are not the models' fields in order")
-    found = compiler.get_converters(columns)
-    converters, index = [], 0
-    for model in _JOINED:
-        per_model = []
-        for _ in model._meta.concrete_fields:
-            per_model.append(found.get(index, ([], None)))
-            index += 1
-        converters.append(per_model)
-    return sql, converters
-
-
-def _filelink_by_handle(handle: str, alias: str = DEFAULT_DB_ALIAS) -> FileLink | None:
-    """FileLink.objects.select_related("app", "storage_target").filter(handle=...).first()."""
-    sql, converters = _lookup_plan(alias)
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, (handle,))
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    instances = []
-    start = 0
-    for model, per_model in zip(_JOINED, converters, strict=True):
-        values = list(row[start : start + len(per_model)])
-        start += len(per_model)
-        if model is StorageTarget and values[0] is None:
-            instances.append(None)
-            continue
-        for index, (functions, expression) in enumerate(per_model):
-            for function in functions:
-                values[index] = function(values[index], expression, connection)
-        instances.append(model.from_db(alias, None, values))
-    link, app, target = instances
-    FileLink._meta.get_field("app").set_cached_value(link, app)
-    FileLink._meta.get_field("storage_target").set_cached_value(link, target)
-    return link
+# Every read, metadata and conversion request starts here: compiled once (picker/queries.py).
+_BY_HANDLE = Lookup(
+    lambda handle: FileLink.objects.select_related("app", "storage_target").filter(handle=handle),
+    handle="?",
+)
 
 
 def authorize(
