@@ -273,6 +273,19 @@ def drop_database(args, name: str) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+def hold(serve: Serve, urls: dict[str, str], photo: str) -> None:
+    """Keep serve running for profiling by hand (py-spy, wrk) until interrupted."""
+    print(json.dumps({"urls": urls, "photo": photo, "base": serve.url}, indent=1))
+    print(
+        f"serve's pid: {serve.process.pid} (its processes: pstree -p {serve.process.pid})",
+        flush=True,
+    )
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+
+
 def store(base: str, apikey: str, data: bytes, filename: str, mimetype: str) -> str:
     response = requests.post(
         f"{base}/api/store/S3",
@@ -318,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (16)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     parser.add_argument("--sequential", type=int, default=15, help="sequential uncached (15)")
-    parser.add_argument("--concurrent", type=int, default=24, help="concurrent uncached (24)")
+    parser.add_argument("--concurrent", type=int, default=64, help="concurrent uncached (64)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent rendition clients (8)")
     parser.add_argument(
         "--burst-connections", type=int, default=4, help="wrk connections on metadata (default 4)"
@@ -330,6 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-broker-db", type=int, default=2)
     parser.add_argument("--tmpdir", type=Path, default=None)
     parser.add_argument("--keep-log", action="store_true", help="print the end of serve's log")
+    parser.add_argument(
+        "--hold",
+        action="store_true",
+        help="after the warm-up, print the URLs and serve's pids and wait (to profile by hand)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (Debian: apt-get install wrk)")
@@ -395,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         for url in urls.values():
             wrk("warm-up", url, connections=args.connections, seconds=1, threads=args.wrk_threads)
 
+        if args.hold:
+            hold(serve, urls, handles["photo"])
+            return 0
         # The wrk rows: each round measures the anchor first, then every row.
         results: dict[str, list[WrkResult]] = {name: [] for name in urls}
         ratios: dict[str, list[float]] = {name: [] for name in urls}

@@ -349,4 +349,5 @@ def open_bytes(link: FileLink):
         with openers.open(link) as opened:
             yield opened
         return
-    yield storage.ChainReader([storage.read_range(storage.location_of(link), link.key)])
+    with storage.open_object(storage.location_of(link), link.key) as reader:
+        yield reader

@@ -12,6 +12,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from contextlib import contextmanager
 
 import pytest
 from PIL import Image
@@ -110,18 +111,47 @@ def big_tiff() -> bytes:
     return tiff_with_directory_last(8000, 5000)  # 40 MB
 
 
+class _Counting:
+    """A file that counts the bytes read through it."""
+
+    def __init__(self, file, counter):
+        self._file, self._counter = file, counter
+
+    def read(self, n=-1):
+        data = self._file.read(n)
+        self._counter["bytes"] += len(data)
+        return data
+
+    def readinto(self, buffer):
+        count = self._file.readinto(buffer)
+        self._counter["bytes"] += count
+        return count
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+
 @pytest.fixture
 def fetched(monkeypatch):
-    """Counts the bytes fetched from storage (every read of a stored object goes through it)."""
+    """Counts the bytes fetched from storage: every read of a stored object goes through
+    read_range (ranges, streams) or open_object (a whole object, the file itself on disk)."""
     counter = {"bytes": 0}
-    real = storage.read_range
+    real_range, real_open = storage.read_range, storage.open_object
 
-    def counting(*args, **kwargs):
-        for chunk in real(*args, **kwargs):
+    def counting_range(*args, **kwargs):
+        for chunk in real_range(*args, **kwargs):
             counter["bytes"] += len(chunk)
             yield chunk
 
-    monkeypatch.setattr(storage, "read_range", counting)
+    @contextmanager
+    def counting_open(*args, **kwargs):
+        with real_open(*args, **kwargs) as reader:
+            # A stream of chunks comes from read_range, counted there.
+            streamed = isinstance(reader, storage.ChainReader)
+            yield reader if streamed else _Counting(reader, counter)
+
+    monkeypatch.setattr(storage, "read_range", counting_range)
+    monkeypatch.setattr(storage, "open_object", counting_open)
     return counter
 
 
