@@ -301,7 +301,7 @@ def open_object(location: Location, key: str) -> Iterator[BinaryIO]:
     image is decoded in place (a spooled copy of a 12 MP JPEG was 7 % of an uncached
     rendition); elsewhere a forward stream of its chunks."""
     storage = location.storage
-    if isinstance(storage, FileSystemStorage) and not is_s3(storage):
+    if isinstance(storage, FileSystemStorage):
         with open(storage.path(key), "rb") as handle:
             yield handle
     else:
