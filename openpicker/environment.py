@@ -64,7 +64,15 @@ def cache_config(url: str) -> dict:
     """A Django CACHES entry from CACHE_URL (redis://, rediss://, locmem://, dummy://)."""
     scheme = urlsplit(url).scheme
     if scheme in {"redis", "rediss"}:
-        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        # One immediate retry on a fresh connection when a pooled one was reset (Redis restarted
+        # while the thread was idle): without it every thread's first call after a restart fails.
+        return {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "OPTIONS": {"retry_on_error": [RedisConnectionError]},
+        }
     if scheme == "dummy":
         return {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
     if scheme == "locmem" or not scheme:

@@ -46,12 +46,25 @@ class MigrationsPending(Exception):
 def check_cache() -> None:
     from django.core.cache import caches
 
-    cache = caches["default"]
-    key = f"openpicker:readyz:{os.getpid()}:{threading.get_ident()}"
-    value = str(time.monotonic())
-    cache.set(key, value, timeout=30)
-    if cache.get(key) != value:
-        raise CacheMiss
+    # A backend of its own, not this thread's `caches["default"]`: a pooled Redis connection that
+    # the server (or a proxy) closed while this thread was idle would fail the check once after
+    # the cache came back.
+    cache = caches.create_connection("default")
+    try:
+        key = f"openpicker:readyz:{os.getpid()}:{threading.get_ident()}"
+        value = str(time.monotonic())
+        cache.set(key, value, timeout=30)
+        if cache.get(key) != value:
+            raise CacheMiss
+    finally:
+        _disconnect(cache)
+
+
+def _disconnect(cache) -> None:
+    """Close the connection pools a Redis cache backend opened (other backends have none)."""
+    client = cache.__dict__.get("_cache")  # RedisCache builds its client on first use
+    for pool in getattr(client, "_pools", {}).values():
+        pool.disconnect()
 
 
 class CacheMiss(Exception):

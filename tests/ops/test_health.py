@@ -4,6 +4,7 @@ broker (Redis) and storage (moto's S3) sit behind TCP proxies the test cuts and 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from urllib.parse import urlsplit, urlunsplit
 
@@ -120,3 +121,39 @@ def test_probes_answer_any_host_and_only_get(client, db):
     assert client.get("/readyz", HTTP_HOST="10.1.2.3:8000").status_code == 200
     refused = client.post("/healthz")
     assert refused.status_code == 405 and refused.json()["error"] == "method_not_allowed"
+
+
+def test_cache_check_is_not_failed_by_a_connection_the_cache_dropped_while_it_was_away(settings):
+    """A thread that checked the cache before it went away checks it again after it came back: a
+    pooled connection the server reset meanwhile must not fail that check."""
+    from django.core.cache import caches
+
+    from openpicker.environment import cache_config
+    from openpicker.health import check_cache
+
+    proxy = TcpProxy(6379)
+    try:
+        db = redis_db(os.environ.get("CACHE_URL"), 7)
+        settings.CACHES = {"default": cache_config(f"redis://127.0.0.1:{proxy.port}/{db}")}
+        check_cache()  # this thread's connections, if the check kept any, are now open
+        caches["default"].set("openpicker:test:after-restart", "0", timeout=5)  # and the app's
+        proxy.cut()  # ... and now reset; another thread sees the cache gone meanwhile
+        failed = []
+
+        def check_elsewhere():
+            try:
+                check_cache()
+            except Exception as exc:  # noqa: BLE001 - any failure of the client is right
+                failed.append(exc)
+
+        elsewhere = threading.Thread(target=check_elsewhere)
+        elsewhere.start()
+        elsewhere.join()
+        assert failed
+        proxy.restore()
+        check_cache()
+        # The application's own cache, pooled per thread, gets past the reset connection too.
+        caches["default"].set("openpicker:test:after-restart", "1", timeout=5)
+        assert caches["default"].get("openpicker:test:after-restart") == "1"
+    finally:
+        proxy.close()
