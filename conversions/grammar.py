@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from conversions.models import Rendition
 from conversions.operations import (
@@ -52,15 +53,16 @@ LEGACY_OPS = {
 MAX_SPEC = Rendition._meta.get_field("spec").max_length
 
 
-@dataclass
+@dataclass(frozen=True)
 class Conversion:
     """What to do to the source, and where to store the result (None: answer the bytes)."""
 
     operations: list[Operation]
     store: StoreOptions | None = None
 
-    @property
+    @cached_property
     def spec(self) -> str:
+        """The canonical spec (checked when parsed, then the rendition cache's key)."""
         return chain_spec(self.operations)
 
 

@@ -171,7 +171,8 @@ class MetadataView(APIView):
 def file_metadata(request, handle: str, creds: access.Credentials | None = None) -> dict:
     link = access.filelink_for(handle)
     creds = creds or params.credentials(request)
-    flags = [name for name in METADATA_FLAGS if params.flag(request.GET.get(name))]
+    query = request.query_params
+    flags = [name for name in METADATA_FLAGS if name in query and params.flag(query[name])]
     policy = access.authorize(link.app, creds, "stat", handle=link.handle)
     if "exif" in flags:
         if policy is None and not creds.basic_secret:

@@ -86,3 +86,17 @@ def test_annotations_are_refused(db):
     )
     with pytest.raises(ValueError):
         lookup.first(handle="x")
+
+
+def test_the_placeholders_are_named_so_sqlite_maps_them_without_a_regex(
+    app, django_assert_num_queries
+):
+    link = FileLink.objects.create(app=app, filename="100%.jpg")
+    lookup = Lookup(renditions, source=2_147_480_001, version=2_147_480_002, spec="?")
+    Rendition.objects.create(source=link, version=link.version, spec="a%s%%b", key="k")
+    with django_assert_num_queries(1):  # the debug cursor logs a statement with named values
+        got = lookup.first(source=link.pk, version=link.version, spec="a%s%%b")
+    assert got.spec == "a%s%%b"
+    sql = lookup._plans["default"].sql
+    assert "%s" not in sql.replace("%%", "")
+    assert all(f"%({name})s" in sql for name in ("source", "version", "spec"))

@@ -12,6 +12,7 @@ from PIL import Image
 
 from picker import policies
 from picker.models import FileLink
+from picker.responses import SMALL_FILE
 from picker.streams import CHUNK
 from tests.conftest import body
 from tests.servers import Origin
@@ -64,6 +65,17 @@ def test_head_over_http_gives_the_get_headers_and_no_byte_of_body(live_api, serv
     assert head_headers["accept-ranges"] == "bytes"
     assert head_headers["etag"] == headers["etag"]
     assert "transfer-encoding" not in head_headers
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("size", [1, SMALL_FILE, SMALL_FILE + 1, 3 * CHUNK + 5])
+def test_every_size_is_sent_whole_over_http(live_api, transactional_db, app, store, size):
+    """Small files are answered from memory, larger ones by the server's file wrapper."""
+    data = os.urandom(size)
+    handle = store(app, data, filename="sized.bin").json()["handle"]
+    status, headers, rest = exchange(live_api, "GET", f"/api/file/{handle}")
+    assert (status, headers["content-length"], len(rest)) == (200, str(size), size)
+    assert rest == data
 
 
 @pytest.mark.parametrize(
