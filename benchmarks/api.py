@@ -342,6 +342,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-cache-db", type=int, default=1)
     parser.add_argument("--redis-broker-db", type=int, default=2)
     parser.add_argument("--tmpdir", type=Path, default=None)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPENPICKER_NAME=VALUE",
+        help="a setting for serve other than its default (repeatable; the figures then are not "
+        "the defaults')",
+    )
     parser.add_argument("--keep-log", action="store_true", help="print the end of serve's log")
     parser.add_argument(
         "--hold",
@@ -361,6 +369,11 @@ def main(argv: list[str] | None = None) -> int:
         "OPENPICKER_LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": SETTINGS,
     }
+    for setting in args.set:  # after the clean environment: what this run tries instead
+        name, equals, value = setting.partition("=")
+        if not equals or not name.startswith("OPENPICKER_"):
+            raise SystemExit(f"--set takes OPENPICKER_NAME=VALUE, not {setting!r}")
+        env[name] = value
     moto = serve = None
     database = None
     failures: list[str] = []
