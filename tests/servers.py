@@ -176,6 +176,8 @@ class OpenPickerServer:
             str(workers),
             "--threads",
             str(threads),
+            "--worker-class",  # as the Procfile's web type
+            "openpicker.workers.BalancedThreadWorker",
             "--timeout",
             "600",
             "--graceful-timeout",

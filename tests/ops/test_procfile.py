@@ -15,6 +15,7 @@ def test_the_procfile_declares_web_two_workers_and_beat():
     assert "--queues webhooks " in types["webhooks"]  # a slow receiver delays no conversion
     assert "celery -A openpicker beat" in types["beat"]
     assert "--logger-class openpicker.logs.GunicornLogger" in types["web"]
+    assert "--worker-class openpicker.workers.BalancedThreadWorker " in types["web"]
     assert "--access-logfile" not in types["web"]  # the JSON request lines replace it
 
 
