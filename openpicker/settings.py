@@ -199,6 +199,11 @@ OPENPICKER_CONVERT_ATTEMPTS = int(os.environ.get("OPENPICKER_CONVERT_ATTEMPTS", 
 # that at the same time go to the conversions queue. 0: every rendition goes to the queue.
 OPENPICKER_CONVERT_INLINE = int(os.environ.get("OPENPICKER_CONVERT_INLINE", os.cpu_count() or 1))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
+# Bytes of small objects (each up to 128 KiB) of the instance's S3 storage a web process keeps in
+# memory, so reading one again costs no GET (picker/objectcache.py). 0: off.
+OPENPICKER_SMALL_OBJECT_CACHE = int(
+    os.environ.get("OPENPICKER_SMALL_OBJECT_CACHE", 16 * 1024 * 1024)
+)
 
 CORS_ALLOW_ALL_ORIGINS = True
 CORS_URLS_REGEX = r"^/(api|upload|cloud|cdn|process)(/.*)?$"

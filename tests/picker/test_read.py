@@ -12,7 +12,7 @@ from PIL import Image
 
 from picker import policies
 from picker.models import FileLink
-from picker.responses import SMALL_FILE
+from picker.objectcache import SMALL_FILE
 from picker.streams import CHUNK
 from tests.conftest import body
 from tests.servers import Origin
