@@ -2,9 +2,10 @@
 is reachable: database with every migration applied, cache, broker, storage).
 
 Each readiness check runs in a thread of its own with a deadline (OPENPICKER_READY_TIMEOUT), so
-one dependency that hangs cannot hold the answer; every check opens a fresh connection, so a
-dependency that went away is seen at once and one that came back too. A failure is named by its
-check and the exception's class only: exception messages can carry URLs with credentials.
+one dependency that hangs cannot hold the answer; every check opens a fresh connection (the
+cache's pooled one is retried on a fresh one when it was reset), so a dependency that went
+away is seen at once and one that came back too. A failure is named by its check and the
+exception's class only: exception messages can carry URLs with credentials.
 """
 
 from __future__ import annotations
@@ -46,25 +47,14 @@ class MigrationsPending(Exception):
 def check_cache() -> None:
     from django.core.cache import caches
 
-    # A backend of its own, not this thread's `caches["default"]`: a pooled Redis connection that
-    # the server (or a proxy) closed while this thread was idle would fail the check once after
-    # the cache came back.
-    cache = caches.create_connection("default")
-    try:
-        key = f"openpicker:readyz:{os.getpid()}:{threading.get_ident()}"
-        value = str(time.monotonic())
-        cache.set(key, value, timeout=30)
-        if cache.get(key) != value:
-            raise CacheMiss
-    finally:
-        _disconnect(cache)
-
-
-def _disconnect(cache) -> None:
-    """Close the connection pools a Redis cache backend opened (other backends have none)."""
-    client = cache.__dict__.get("_cache")  # RedisCache builds its client on first use
-    for pool in getattr(client, "_pools", {}).values():
-        pool.disconnect()
+    # This thread's pooled connection: one the server reset while the cache was away is
+    # retried once on a fresh connection (the Redis cache's options, openpicker.environment).
+    cache = caches["default"]
+    key = f"openpicker:readyz:{os.getpid()}:{threading.get_ident()}"
+    value = str(time.monotonic())
+    cache.set(key, value, timeout=30)
+    if cache.get(key) != value:
+        raise CacheMiss
 
 
 class CacheMiss(Exception):
