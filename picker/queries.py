@@ -28,8 +28,7 @@ from django.db.models.query import get_related_populators
 
 @dataclass(frozen=True)
 class _Plan:
-    sql: str  # with named placeholders: %(name)s
-    order: tuple[str, ...]  # which value goes to each placeholder
+    sql: str  # with named placeholders: %(name)s, one per example
     converters: tuple[tuple[int, tuple[Callable, ...], Any], ...]
     model: type[Model]
     init_list: tuple[str, ...]
@@ -51,7 +50,7 @@ class Lookup:
         plan = self._plans.get(alias) or self._plan(alias)
         connection = connections[alias]
         with connection.cursor() as cursor:
-            cursor.execute(plan.sql, {name: values[name] for name in plan.order})
+            cursor.execute(plan.sql, values)
             row = cursor.fetchone()
         if row is None:
             return None
@@ -88,7 +87,6 @@ class Lookup:
             start, end = fields_at[0], fields_at[-1] + 1
             plan = _Plan(
                 sql=_named(sql, order),
-                order=tuple(order),
                 converters=tuple(
                     (position, tuple(functions), expression)
                     for position, (functions, expression) in compiler.get_converters(fields).items()
