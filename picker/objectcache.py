@@ -70,15 +70,18 @@ def cache() -> ObjectCache | None:
     budget = settings.OPENPICKER_SMALL_OBJECT_CACHE
     if budget <= 0:
         return None
+    kept = _cache
+    if kept is not None and kept.budget == budget:
+        return kept  # every request after the first: no lock
     with _cache_lock:
         if _cache is None or _cache.budget != budget:
             _cache = ObjectCache(budget)
         return _cache
 
 
-def small_object(location: Location, key: str, etag: str) -> bytes:
-    """The whole bytes of a small object: from memory when the instance's S3 storage's object
-    was read before under this ETag, else one read (kept when it may be)."""
+def small_object(location: Location, key: str, etag: str, size: int) -> bytes:
+    """The whole bytes of a small object (any storage): from memory when the instance's S3
+    storage's object was read before under this ETag, else one read (kept when it may be)."""
     keepable = (
         location.target is None
         and storage.is_s3(location.storage)
@@ -88,7 +91,9 @@ def small_object(location: Location, key: str, etag: str) -> bytes:
     name = (location.container, key, etag)
     if kept is not None and (data := kept.get(name)) is not None:
         return data
-    data = b"".join(storage.read_range(location, key))
+    # Its `size` bytes, asked for as such: an open-ended read allocates a whole chunk (1 MiB)
+    # per call, 80 µs for a 2 KiB file against 16 µs.
+    data = b"".join(storage.read_range(location, key, 0, size - 1))
     if kept is not None:
         kept.put(name, data)
     return data
