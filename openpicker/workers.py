@@ -11,6 +11,11 @@ only when no live sibling has fewer: the others get it. It declines for 50 ms at
 connection waits, then takes it anyway, so a hung or dead sibling never starves the listener.
 The table is made here at import, in the gunicorn master, which loads the worker class before
 forking its workers: every worker inherits it.
+
+Request bodies are also received in steps of `picker.streams.BODY_STEP` (128 KiB) instead of
+gunicorn's 1 MiB: every buffer of that size is above the mmap threshold `openpicker.memory` fixes,
+so each recv() and each copy gunicorn makes of it mapped fresh pages and faulted them in. A
+1 GiB raw store spent most of its time there (benchmarks/README.md, `upload.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ import os
 import select
 import time
 
+from gunicorn.http import body as _body
+from gunicorn.http import unreader as _unreader
 from gunicorn.workers.gthread import ThreadWorker
+
+from picker.streams import BODY_STEP
+
+# gunicorn's two knobs for how much of a body of known length it receives and copies at once.
+_unreader.SocketUnreader.max_body_chunk = BODY_STEP
+_body.MAX_READ_STEP = BODY_STEP
 
 SLOTS = 64
 # How long a worker leaves a waiting connection to its siblings, and how often it looks again.

@@ -24,7 +24,7 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from picker.errors import BadRequest, Forbidden, InvalidPath
 from picker.keys import build_key, clean_path
 from picker.models import App, FileLink, StorageTarget
-from picker.streams import CHUNK
+from picker.streams import BODY_STEP, CHUNK
 
 # boto3 is imported only when S3 is used: it costs ~35 MB of RSS in every process otherwise.
 
@@ -66,9 +66,9 @@ def is_s3(backend: Storage) -> bool:
 
 
 class StreamFile(File):
-    """A Django File over a non-seekable reader, read in large chunks."""
+    """A Django File over a non-seekable reader, read in chunks the heap serves (BODY_STEP)."""
 
-    DEFAULT_CHUNK_SIZE = CHUNK
+    DEFAULT_CHUNK_SIZE = BODY_STEP
 
     def __init__(self, reader, name: str, content_type: str):
         super().__init__(reader, name)

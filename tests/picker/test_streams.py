@@ -3,11 +3,19 @@
 import base64
 import hashlib
 import io
+import random
+import threading
 
 import pytest
 
 from picker.errors import BadRequest, TooLarge
-from picker.streams import Base64Reader, HashingReader, read_head
+from picker.streams import (
+    PIPELINE_BYTES,
+    Base64Reader,
+    HashingReader,
+    PipelinedDigest,
+    read_head,
+)
 
 
 def trickle(data: bytes, step: int = 1000):
@@ -30,6 +38,63 @@ def test_reads_are_full_until_the_end_even_after_the_sniffed_head():
     assert reader.size == len(data)
     assert reader.md5 == hashlib.md5(data).hexdigest()
     assert reader.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_digests_are_right_over_reads_of_every_size_around_the_pipeline_threshold():
+    # MD5 updates of large chunks run on a pool thread: each must land after the one before.
+    rng = random.Random(7)
+    data = rng.randbytes(6 * 1024 * 1024)
+    sizes = [1, PIPELINE_BYTES - 1, PIPELINE_BYTES, PIPELINE_BYTES + 1, 3, 300_000, 17]
+    reader = HashingReader(io.BytesIO(data).read)
+    got = []
+    while chunk := reader.read(rng.choice(sizes)):
+        got.append(chunk)
+    assert b"".join(got) == data
+    assert reader.md5 == hashlib.md5(data).hexdigest()
+    assert reader.sha256 == hashlib.sha256(data).hexdigest()
+
+
+class ThreadRecordingDigest:
+    def __init__(self):
+        self.inner = hashlib.md5()
+        self.threads = []
+
+    def update(self, data):
+        self.threads.append((len(data), threading.current_thread()))
+        self.inner.update(data)
+
+    def hexdigest(self):
+        return self.inner.hexdigest()
+
+
+def test_large_updates_are_hashed_off_the_callers_thread_and_small_ones_in_line():
+    recorder = ThreadRecordingDigest()
+    digest = PipelinedDigest(recorder)
+    parts = [b"a" * 10, b"b" * PIPELINE_BYTES, b"c" * 5, b"d" * (2 * PIPELINE_BYTES)]
+    for part in parts:
+        digest.update(part)
+    assert digest.hexdigest() == hashlib.md5(b"".join(parts)).hexdigest()
+    here = threading.current_thread()
+    assert [(size, thread is here) for size, thread in recorder.threads] == [
+        (10, True),
+        (PIPELINE_BYTES, False),
+        (5, True),
+        (2 * PIPELINE_BYTES, False),
+    ]
+
+
+def test_a_failed_pipelined_update_is_raised_to_the_reader():
+    class Broken:
+        def update(self, data):
+            raise MemoryError("no room")
+
+        def hexdigest(self):
+            return ""
+
+    digest = PipelinedDigest(Broken())
+    digest.update(b"x" * PIPELINE_BYTES)
+    with pytest.raises(MemoryError):
+        digest.update(b"y" * PIPELINE_BYTES)
 
 
 def test_limit_stops_the_stream():
