@@ -105,12 +105,19 @@ def slots() -> threading.BoundedSemaphore | None:
 
 
 def run_here(rendition: Rendition, compute) -> bool:
-    """Compute the job of a row this process just created (`compute(id, fresh=row)`) if a slot
-    is free; False when it must be queued (no free slot, or the computation broke in a way the
-    queue may get past: its claim is released)."""
+    """Compute the job of a row this process just created (`compute(id, fresh=row)`) when one
+    of its slots is free or frees up within OPENPICKER_CONVERT_QUEUE_AFTER seconds; False when
+    it must be queued (no slot in time, or the computation broke in a way the queue may get
+    past: its claim is released).
+
+    The request waits for its rendition either way. Waiting here for a slot costs nothing but
+    the wait; queued at once, the job also paid the broker's hop and a second process decoding
+    on the same cores: 8 clients got 0.48x of cores / engine time that way, 0.69x waiting here
+    (benchmarks/README.md).
+    """
     rendition_id = rendition.pk
     free = slots()
-    if free is None or not free.acquire(blocking=False):
+    if free is None or not free.acquire(timeout=settings.OPENPICKER_CONVERT_QUEUE_AFTER):
         return False
     done = threading.Event()
     with _lock:

@@ -195,9 +195,11 @@ OPENPICKER_CONVERT_PIXEL_BUDGET = int(
     os.environ.get("OPENPICKER_CONVERT_PIXEL_BUDGET", 250_000_000)
 )
 OPENPICKER_CONVERT_ATTEMPTS = int(os.environ.get("OPENPICKER_CONVERT_ATTEMPTS", 3))
-# Uncached renditions a web process computes itself at once (one per core by default); more than
-# that at the same time go to the conversions queue. 0: every rendition goes to the queue.
+# Uncached renditions a web process computes itself at once (one per core by default); a request
+# that finds them all busy waits up to OPENPICKER_CONVERT_QUEUE_AFTER seconds for one, then hands
+# its rendition to the conversions queue. 0: every rendition goes to the queue.
 OPENPICKER_CONVERT_INLINE = int(os.environ.get("OPENPICKER_CONVERT_INLINE", os.cpu_count() or 1))
+OPENPICKER_CONVERT_QUEUE_AFTER = float(os.environ.get("OPENPICKER_CONVERT_QUEUE_AFTER", 1))
 OPENPICKER_MULTIPART_TTL_HOURS = int(os.environ.get("OPENPICKER_MULTIPART_TTL_HOURS", 24))
 # Bytes of small objects (each up to 128 KiB) of the instance's S3 storage a web process keeps in
 # memory, so reading one again costs no GET (picker/objectcache.py). 0: off.

@@ -4,6 +4,8 @@ delivery of a job a live process works on costs no attempt."""
 import socket
 import subprocess
 import sys
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -98,22 +100,49 @@ def test_renditions_beyond_the_free_slots_go_to_the_queue(
     converting, client, app, store, settings, published
 ):
     settings.OPENPICKER_CONVERT_INLINE = 1
+    settings.OPENPICKER_CONVERT_QUEUE_AFTER = 0.3
     photo = store(app, image_bytes((300, 200)), filename="p.jpg").json()["handle"]
     # A free slot: computed by this (web) process, nothing sent to the broker.
     first = client.get(f"/cdn/resize=width:30/{photo}")
     assert first.status_code == 200 and open_image(body(first)).width == 30
     assert published == []
-    # The slot busy (another request computing): the next one is queued and the worker does it.
+    # The slot busy (another request computing) for longer than the request waits for one:
+    # it is queued and the worker does it.
     busy = jobs.slots()
     assert busy.acquire(blocking=False)
     try:
+        began = time.monotonic()
         second = client.get(f"/cdn/resize=width:40/{photo}")
+        waited = time.monotonic() - began
     finally:
         busy.release()
     assert second.status_code == 200 and open_image(body(second)).width == 40
     assert published == ["conversions.render"]
+    assert waited >= 0.3  # it waited for the slot first
     workers = {row.started_by for row in Rendition.objects.all()}
     assert len(workers) == 2 and jobs.starter() in workers
+
+
+def test_a_rendition_waits_for_a_slot_that_frees_up_instead_of_going_to_the_queue(
+    converting, client, app, store, settings, published
+):
+    settings.OPENPICKER_CONVERT_INLINE = 1
+    settings.OPENPICKER_CONVERT_QUEUE_AFTER = 10
+    photo = store(app, image_bytes((300, 200)), filename="p.jpg").json()["handle"]
+    busy = jobs.slots()
+    assert busy.acquire(blocking=False)
+    freed = threading.Timer(0.3, busy.release)
+    freed.start()
+    try:
+        began = time.monotonic()
+        response = client.get(f"/cdn/resize=width:50/{photo}")
+        waited = time.monotonic() - began
+    finally:
+        freed.join()
+    assert response.status_code == 200 and open_image(body(response)).width == 50
+    assert published == []  # nothing went to the broker
+    assert {row.started_by for row in Rendition.objects.all()} == {jobs.starter()}
+    assert 0.3 <= waited < 10
 
 
 def test_a_job_that_breaks_in_the_web_process_is_handed_to_the_queue(
