@@ -1,12 +1,12 @@
-"""cProfile of the read and metadata paths in this process, through Django's full stack.
+"""cProfile of the read, metadata and cached rendition paths in this process, through Django.
 
     .venv/bin/python benchmarks/profile_api.py [--requests 2000] [--top 25]
 
-A fresh temporary data dir on the embedded defaults (SQLite, filesystem storage); an app and
-a 2 KiB file; then `--requests` GETs of each of /bench/bare, the metadata, the 2 KiB read and a
-cached rendition through django.test.Client (WSGI handler, every middleware, DRF), the body
-consumed as a WSGI server would. Prints the time per request of each and the functions with
-the most cumulative time for the read and the metadata. See benchmarks/README.md.
+A fresh temporary data dir on the embedded defaults (SQLite, filesystem storage); an app, a
+2 KiB file and a 640x480 JPEG; then `--requests` GETs of each of /bench/bare, the metadata, the
+2 KiB read and a cached rendition through django.test.Client (WSGI handler, every middleware,
+DRF), the body consumed as a WSGI server would. Prints the time per request of each and the
+functions with the most cumulative time for the others. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from harness import clean_environment, manage
+from PIL import Image
 
 
 def main(argv=None) -> int:
@@ -50,11 +51,15 @@ def main(argv=None) -> int:
 
         app = App.objects.create(name="bench")
         small = files.store(app, io.BytesIO(os.urandom(2048)).read, files.StoreOptions("a.txt"))
+        picture = io.BytesIO()
+        Image.new("RGB", (640, 480), "teal").save(picture, "JPEG")
+        photo = files.store(app, io.BytesIO(picture.getvalue()).read, files.StoreOptions("p.jpg"))
         client = Client(HTTP_HOST="127.0.0.1:8000")
         paths = {
             "bare": "/bench/bare",
             "metadata": f"/api/file/{small.handle}/metadata",
             "read 2 KiB": f"/api/file/{small.handle}",
+            "cached rendition": f"/cdn/resize=width:400,height:400/{photo.handle}",
         }
         for name, path in paths.items():
             response = client.get(path)
