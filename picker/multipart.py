@@ -30,7 +30,7 @@ from picker.errors import BadRequest, Forbidden, NotFound, PickerError, TooLarge
 from picker.keys import clean_filename
 from picker.models import App, FileLink, MultipartPart, MultipartUpload
 from picker.policies import Policy
-from picker.streams import HashingReader
+from picker.streams import BODY_STEP, HashingReader
 
 MAX_PARTS = 10_000
 MAX_PART_BYTES = 512 * 1024 * 1024
@@ -272,7 +272,9 @@ def complete(
         container=upload.container or None,
         access=upload.access,
     )
-    chain = storage.ChainReader(storage.read_range(location, part.staging_key) for part in ordered)
+    chain = storage.ChainReader(
+        storage.read_range(location, part.staging_key, chunk=BODY_STEP) for part in ordered
+    )
     try:
         link = files.store(app, chain.read, options, policy=policy, declared_size=upload.size)
     except BaseException:

@@ -134,3 +134,23 @@ def test_s3_parts_are_as_small_as_s3_and_the_cap_allow():
     big = 100 * 1024**3
     assert s3_part_size(big) == 11 * mib and s3_part_size(big) * S3_MAX_PARTS >= big
     assert (s3_part_size(big) - mib) * S3_MAX_PARTS < big  # no larger than needed
+
+
+def test_read_range_yields_chunks_of_the_size_asked(tmp_path):
+    from django.core.files.storage import FileSystemStorage
+
+    from picker.storage import ChainReader, Location, read_range
+
+    data = bytes(range(256)) * 40  # 10,240 bytes
+    (tmp_path / "object").write_bytes(data)
+    location = Location(FileSystemStorage(location=tmp_path), "", "local", "", None)
+    chunks = list(read_range(location, "object", chunk=1000))
+    assert [len(chunk) for chunk in chunks] == [1000] * 10 + [240]
+    assert b"".join(chunks) == data
+    part = list(read_range(location, "object", 5, 2504, chunk=1000))
+    assert [len(chunk) for chunk in part] == [1000, 1000, 500]
+    assert b"".join(part) == data[5:2505]
+    # A read of exactly one chunk hands that chunk on as it is.
+    reader = ChainReader([read_range(location, "object", chunk=1000)])
+    first = reader.read(1000)
+    assert first == data[:1000] and reader.read(1000) == data[1000:2000]
