@@ -204,3 +204,35 @@ def test_a_killed_worker_is_replaced_and_takes_its_share(server):
     workers = server.workers()
     assert survivor in workers and killed not in workers and len(workers) == 2
     assert_even(server.hold(16), workers)
+
+
+class RecordingSocket:
+    """A socket that has `data` to give and records how much each recv() asked for."""
+
+    def __init__(self, data: bytes):
+        self.data, self.asked = data, []
+
+    def recv(self, size: int) -> bytes:
+        self.asked.append(size)
+        piece, self.data = self.data[:size], self.data[size:]
+        return piece
+
+
+def test_a_body_is_received_and_read_in_steps_under_the_mmap_threshold():
+    # With the worker class loaded (as the gunicorn master does), gunicorn asks the socket for
+    # at most BODY_STEP at a time and the body hands it on in pieces of that size: buffers of
+    # 1 MiB were mapped and unmapped again at every step (benchmarks/README.md, upload.py).
+    from gunicorn.http.body import Body, LengthReader
+    from gunicorn.http.unreader import SocketUnreader
+
+    from openpicker import memory
+    from picker.streams import BODY_STEP
+
+    assert BODY_STEP * 2 <= memory.MMAP_THRESHOLD  # a step and its copy stay on the heap
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    sock = RecordingSocket(data)
+    body = Body(LengthReader(SocketUnreader(sock), len(data)))
+    pieces = list(iter(lambda: body.read(BODY_STEP), b""))
+    assert b"".join(pieces) == data
+    assert max(sock.asked) == BODY_STEP
+    assert {len(piece) for piece in pieces[:-1]} == {BODY_STEP}
