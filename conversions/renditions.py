@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -99,17 +100,33 @@ _EXISTING = Lookup(
     spec="?",
 )
 
+# The same row for a handle, joined to its file at the file's current version (a rendition of
+# an overwritten version is never found), with what picker.access.filelink_for loads.
+_READY_BY_HANDLE = Lookup(
+    lambda handle, spec, status: Rendition.objects.select_related(
+        "source", "source__app", "source__storage_target"
+    ).filter(source__handle=handle, spec=spec, status=status, version=F("source__version"))[:1],
+    handle="?",
+    spec="??",
+    status="???",
+)
+
 
 def request_rendition(
-    link: FileLink, conversion: Conversion, url: str, timeout: float | None = None
+    link: FileLink,
+    conversion: Conversion,
+    url: str,
+    timeout: float | None = None,
+    ready: Rendition | None = None,
 ) -> Rendition | None:
     """A ready rendition, or None when it is still being computed after `timeout` seconds.
 
-    Raises the stored error (its status and code) when the conversion failed.
+    Raises the stored error (its status and code) when the conversion failed. `ready` is the
+    row `ready_by_handle` found for this link and spec, when the caller looked first.
     """
     from conversions.tasks import render_rendition
 
-    rendition = _EXISTING.first(source=link.pk, version=link.version, spec=conversion.spec)
+    rendition = ready or _EXISTING.first(source=link.pk, version=link.version, spec=conversion.spec)
     created = False
     if rendition is None:
         admit(link, conversion)
@@ -135,6 +152,21 @@ def request_rendition(
         raise PickerError(
             rendition.error_detail, code=rendition.error_code, status=rendition.error_status or 400
         )
+    return rendition
+
+
+def ready_by_handle(handle: str, spec: str) -> Rendition | None:
+    """The ready rendition of `spec` for the live file `handle`, with that file, its app and its
+    storage target loaded, in one query; None when there is none yet (or the file is gone).
+
+    A cached rendition is most CDN requests: it used to take the handle's lookup and then the
+    rendition's, two round trips and two rows turned into models (benchmarks/README.md).
+    """
+    rendition = _READY_BY_HANDLE.first(
+        handle=handle, spec=spec, status=Rendition.Status.READY.value
+    )
+    if rendition is None or rendition.source.deleted_at is not None:
+        return None
     return rendition
 
 

@@ -12,10 +12,12 @@ from rest_framework.views import APIView
 
 from conversions import grammar, renditions
 from conversions.grammar import Conversion
+from conversions.models import Rendition
 from picker import access, cdn, events, files, params
 from picker.access import Credentials
 from picker.blobs import store_blob
-from picker.errors import BadRequest
+from picker.errors import BadRequest, PickerError
+from picker.handles import is_handle
 from picker.models import FileLink
 from picker.responses import stored_response
 from picker.schema import BLOB, errors
@@ -33,8 +35,18 @@ def public_url(path: str, params: dict) -> str:
     return f"{settings.OPENPICKER_BASE_URL}{path}" + (f"?{query}" if query else "")
 
 
-def convert(request, link: FileLink, conversion: Conversion, creds: Credentials, url: str):
-    """Authorize, then answer the converted bytes, or store them and answer the blob."""
+def convert(
+    request,
+    link: FileLink,
+    conversion: Conversion,
+    creds: Credentials,
+    url: str,
+    ready: Rendition | None = None,
+):
+    """Authorize, then answer the converted bytes, or store them and answer the blob.
+
+    `ready`: the link's ready rendition for this conversion, when the caller found it already.
+    """
     storing = conversion.store is not None
     policy = access.authorize(link.app, creds, "convert", handle=link.handle, owner_only=storing)
     if storing and policy is not None:
@@ -51,7 +63,7 @@ def convert(request, link: FileLink, conversion: Conversion, creds: Credentials,
                 ),
             )
         return Response(store_blob(created))
-    rendition = renditions.request_rendition(link, conversion, url)
+    rendition = renditions.request_rendition(link, conversion, url, ready=ready)
     if rendition is None:
         response = Response(
             {"status": "pending", "url": url, "detail": "the conversion is running; ask again"},
@@ -113,13 +125,30 @@ def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
             "conversions take a file handle as their source (external URLs are not supported)",
             code="invalid_source",
         )
-    link = access.filelink_for(chain.source)
-    conversion = grammar.from_tasks(chain.tasks)
+    ready, conversion = _ready(request, chain)
+    # The handle is looked up (a 404) before the tasks are read (a 400), as it always was.
+    link = ready.source if ready is not None else access.filelink_for(chain.source)
+    if conversion is None:
+        conversion = grammar.from_tasks(chain.tasks)
     if request.method == "POST" and conversion.store is None:
         raise BadRequest("POST to the CDN stores: end the chain with store", code="invalid_task")
     tasks = request.path.split("/cdn/", 1)[-1].split("/")
     path = "/cdn/" + "/".join(part for part in tasks if not part.startswith("security="))
-    return convert(request, link, conversion, creds, public_url(path, request.GET.dict()))
+    return convert(request, link, conversion, creds, public_url(path, request.GET.dict()), ready)
+
+
+def _ready(request, chain: cdn.Chain) -> tuple[Rendition | None, Conversion | None]:
+    """For a GET of a rendition: the ready row with its file (one query), and the conversion
+    read from the chain; (None, None) when the chain does not read (its 400 comes later)."""
+    if request.method != "GET" or not is_handle(chain.source):
+        return None, None
+    try:
+        conversion = grammar.from_tasks(chain.tasks)
+    except PickerError:
+        return None, None
+    if conversion.store is not None or not conversion.operations:
+        return None, conversion
+    return renditions.ready_by_handle(chain.source, conversion.spec), conversion
 
 
 def forget_on_change(sender, event: events.Event, **kwargs) -> None:

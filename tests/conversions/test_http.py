@@ -7,6 +7,7 @@ import time
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 
 from conversions import jobs
 from conversions.models import Rendition
@@ -270,3 +271,55 @@ def test_store_only_chain_copies_the_file(client, app, photo, stored_keys):
         client.get(f"/api/file/{photo['handle']}")
     )
     assert not Rendition.objects.exists()
+
+
+def test_a_cached_rendition_is_found_with_its_file_in_one_query(client, photo):
+    from django.test.utils import CaptureQueriesContext
+
+    url = f"/cdn/resize=width:120/{photo['handle']}"
+    first = client.get(url)
+    assert first.status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url)
+    assert again.status_code == 200 and body(again) == body(first)
+    assert again["ETag"] == first["ETag"]
+    assert len(queries) == 1, [query["sql"] for query in queries]
+
+
+def test_a_cached_rendition_of_a_removed_or_overwritten_file_is_not_served(client, app, photo):
+    url = f"/cdn/resize=width:90/{photo['handle']}"
+    assert client.get(url).status_code == 200
+    link = FileLink.objects.get(handle=photo["handle"])
+    # The rows stay behind (no event dropped them): the file's state alone decides.
+    FileLink.objects.filter(pk=link.pk).update(version=link.version + 1)
+    again = client.get(url)
+    assert again.status_code == 200 and open_image(body(again)).width == 90
+    assert Rendition.objects.filter(source=link).count() == 2  # computed again, new version
+    FileLink.objects.filter(pk=link.pk).update(deleted_at=timezone.now())
+    gone = client.get(url)
+    assert gone.status_code == 404 and gone.json()["error"] == "file_not_found"
+
+
+def test_a_cached_rendition_of_a_secure_app_still_needs_its_policy(client, make_app, store):
+    from picker import policies
+
+    secure = make_app("secure-cdn", security_required=True)
+
+    def creds(*calls):
+        encoded = policies.encode({"expiry": int(time.time()) + 60, "call": list(calls)})
+        return f"policy={encoded}&signature={policies.sign(encoded, secure.secret)}"
+
+    handle = store(
+        secure,
+        image_bytes((40, 30)),
+        filename="s.jpg",
+        **dict(pair.split("=", 1) for pair in creds("store").split("&")),
+    ).json()["handle"]
+    url = f"/cdn/resize=width:20/{handle}"
+    assert client.get(f"{url}?{creds('convert')}").status_code == 200  # now cached
+    assert client.get(url).status_code in (401, 403)
+    assert client.get(f"{url}?{creds('read')}").status_code == 403
+    other = make_app("other-cdn")
+    assert client.get(f"/cdn/{other.apikey}/resize=width:20/{handle}").status_code in (401, 403)
+    cached = client.get(f"{url}?{creds('convert')}")
+    assert cached.status_code == 200 and open_image(body(cached)).width == 20
