@@ -261,6 +261,19 @@ def test_spec_round_trip_of_the_canonical_form():
     assert "store" not in spec and json.dumps(spec)
 
 
+def test_a_chain_seen_before_is_read_once_and_a_bad_one_raises_every_time():
+    from conversions.grammar import ConversionError, from_tasks
+    from picker.cdn import parse
+
+    first = from_tasks(parse("resize=width:77/flip/HANDLEHANDLEHANDLE00").tasks)
+    again = from_tasks(parse("resize=width:77/flip/OTHERHANDLEOTHERHAND").tasks)
+    assert again is first  # the handle is not part of it
+    assert from_tasks(parse("resize=width:78/flip/HANDLEHANDLEHANDLE00").tasks) is not first
+    for _ in range(2):
+        with pytest.raises(ConversionError):
+            from_tasks(parse("resize=width:77/twirl/HANDLEHANDLEHANDLE00").tasks)
+
+
 def test_store_only_chain_copies_the_file(client, app, photo, stored_keys):
     response = client.post(f'/cdn/store=path:"copies/"/{photo["handle"]}?key={app.apikey}')
     assert response.status_code == 200, response.content
