@@ -167,20 +167,22 @@ def test_a_burst_of_keep_alive_connections_is_split_evenly(server):
 
 def test_a_hung_worker_does_not_starve_new_connections(server):
     first, hung = server.workers()
-    held = Counter(server.hold(4))  # 2/2, most often
+    server.hold(4)  # 2/2, most often
     os.kill(hung, signal.SIGSTOP)
     try:
-        for _ in range(4):
-            # Held no more than the hung one: taken at once. More: `first` leaves the new
-            # connection to the hung one for DECLINE_BOUND, then takes it anyway.
-            fair = held[first] <= held[hung]
+        held_back = []
+        for _ in range(8):
             started = time.monotonic()
             assert server.hold(1) == [first]
             elapsed = time.monotonic() - started
-            held[first] += 1
             assert elapsed < 1.0
-            if not fair:
-                assert elapsed >= DECLINE_BOUND * 0.9  # (the bound did hold it back)
+            held_back.append(elapsed >= DECLINE_BOUND * 0.9)
+        # While `first` holds no more than the hung one, it takes a connection at once; once it
+        # holds more, it leaves each new one to the hung one for DECLINE_BOUND, then takes it.
+        # Which of the eight that starts with is not known from here: the hung worker may still
+        # count connections the test closed just before it was stopped. After eight more,
+        # `first` holds more by any count.
+        assert held_back[-1], held_back
     finally:
         os.kill(hung, signal.SIGCONT)
     assert hung in server.hold(4)  # back, and taking its share again
