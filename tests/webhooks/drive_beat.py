@@ -6,7 +6,11 @@ A real beat ticks every few seconds and the worker keeps up between ticks; here 
 driven far faster than that, so before its next tick a beat waits (up to 60 s) until no
 delivery is held (claimed or being attempted), by it or by the other beat.
 
-    python tests/webhooks/drive_beat.py 2026-12-02T00:00:00+00:00 5 120
+    python tests/webhooks/drive_beat.py 2026-12-02T00:00:00+00:00 5 120 [BARRIER_DIR PARTIES]
+
+With BARRIER_DIR and PARTIES, a beat starts its clock only once PARTIES beats are ready (each
+leaves a file there after Django's start): a beat whose start was slow must not find the other
+one already past the sweeps it was meant to race.
 """
 
 import os
@@ -20,10 +24,17 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "openpicker.settings")
 
 
-def main(start: str, step: str, steps: str) -> None:
+def main(start: str, step: str, steps: str, barrier: str = "", parties: str = "1") -> None:
     import django
 
     django.setup()
+    if barrier:
+        (Path(barrier) / f"ready-{os.getpid()}").touch()
+        deadline = time.monotonic() + 120
+        while len(list(Path(barrier).glob("ready-*"))) < int(parties):
+            if time.monotonic() > deadline:
+                sys.exit("the other beats did not get ready within 120 s")
+            time.sleep(0.01)
     from django.core.management import call_command
     from django.utils.dateparse import parse_datetime
 

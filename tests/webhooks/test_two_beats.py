@@ -31,7 +31,7 @@ STEPS = 121  # t0 … t0 + 600 s: attempts 1 (t0) and 2 (t0 + 300 s) fall in it,
 BEAT = Path(__file__).with_name("drive_beat.py")
 
 
-def test_two_beats_for_ten_driven_minutes_make_no_attempt_twice(app):
+def test_two_beats_for_ten_driven_minutes_make_no_attempt_twice(app, tmp_path):
     failing = Receiver(statuses=[500]).start()
     # Small batches, so the two beats' sweeps interleave instead of one taking all at once.
     env = server_env(
@@ -50,7 +50,16 @@ def test_two_beats_for_ten_driven_minutes_make_no_attempt_twice(app):
     try:
         beats = [
             subprocess.Popen(
-                [sys.executable, str(BEAT), t0.isoformat(), str(STEP), str(STEPS)],
+                # Both start their clocks together (a barrier after Django's start).
+                [
+                    sys.executable,
+                    str(BEAT),
+                    t0.isoformat(),
+                    str(STEP),
+                    str(STEPS),
+                    str(tmp_path),
+                    "2",
+                ],
                 env={**os.environ, **env},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
