@@ -100,12 +100,18 @@ _EXISTING = Lookup(
     spec="?",
 )
 
-# The same row for a handle, joined to its file at the file's current version (a rendition of
-# an overwritten version is never found), with what picker.access.filelink_for loads.
+# The same row for a handle, joined to its live file at the file's current version (a rendition
+# of an overwritten version is never found), with what picker.access.filelink_for loads.
 _READY_BY_HANDLE = Lookup(
     lambda handle, spec, status: Rendition.objects.select_related(
         "source", "source__app", "source__storage_target"
-    ).filter(source__handle=handle, spec=spec, status=status, version=F("source__version"))[:1],
+    ).filter(
+        source__handle=handle,
+        source__deleted_at__isnull=True,
+        spec=spec,
+        status=status,
+        version=F("source__version"),
+    )[:1],
     handle="?",
     spec="??",
     status="???",
@@ -162,12 +168,7 @@ def ready_by_handle(handle: str, spec: str) -> Rendition | None:
     A cached rendition is most CDN requests: it used to take the handle's lookup and then the
     rendition's, two round trips and two rows turned into models (benchmarks/README.md).
     """
-    rendition = _READY_BY_HANDLE.first(
-        handle=handle, spec=spec, status=Rendition.Status.READY.value
-    )
-    if rendition is None or rendition.source.deleted_at is not None:
-        return None
-    return rendition
+    return _READY_BY_HANDLE.first(handle=handle, spec=spec, status=Rendition.Status.READY.value)
 
 
 def _stale(rendition: Rendition) -> bool:

@@ -125,11 +125,11 @@ def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
             "conversions take a file handle as their source (external URLs are not supported)",
             code="invalid_source",
         )
-    ready, conversion = _ready(request, chain)
-    # The handle is looked up (a 404) before the tasks are read (a 400), as it always was.
+    ready = _ready(request, chain)
+    # The handle is looked up (a 404) before the tasks are read (a 400), as it always was; the
+    # second read of a chain is a lookup (grammar.from_tasks keeps the chains it has read).
     link = ready.source if ready is not None else access.filelink_for(chain.source)
-    if conversion is None:
-        conversion = grammar.from_tasks(chain.tasks)
+    conversion = grammar.from_tasks(chain.tasks)
     if request.method == "POST" and conversion.store is None:
         raise BadRequest("POST to the CDN stores: end the chain with store", code="invalid_task")
     tasks = request.path.split("/cdn/", 1)[-1].split("/")
@@ -137,18 +137,18 @@ def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
     return convert(request, link, conversion, creds, public_url(path, request.GET.dict()), ready)
 
 
-def _ready(request, chain: cdn.Chain) -> tuple[Rendition | None, Conversion | None]:
-    """For a GET of a rendition: the ready row with its file (one query), and the conversion
-    read from the chain; (None, None) when the chain does not read (its 400 comes later)."""
+def _ready(request, chain: cdn.Chain) -> Rendition | None:
+    """For a GET of a rendition: the ready row with its file, in one query; None when there is
+    none, or the chain does not read (its 400 comes after the handle's lookup)."""
     if request.method != "GET" or not is_handle(chain.source):
-        return None, None
+        return None
     try:
         conversion = grammar.from_tasks(chain.tasks)
     except PickerError:
-        return None, None
+        return None
     if conversion.store is not None or not conversion.operations:
-        return None, conversion
-    return renditions.ready_by_handle(chain.source, conversion.spec), conversion
+        return None
+    return renditions.ready_by_handle(chain.source, conversion.spec)
 
 
 def forget_on_change(sender, event: events.Event, **kwargs) -> None:

@@ -223,15 +223,14 @@ def test_non_image_is_refused(client, app, store):
     assert FileLink.objects.count() == 1
 
 
-def test_secure_app_needs_a_convert_policy(client, make_app, store):
-    import time as clock
-
+def secure_photo(make_app, store, name: str):
+    """A 40x30 JPEG of a new app that requires security: (handle, creds(*calls) -> query)."""
     from picker import policies
 
-    secure = make_app("secure", security_required=True)
+    secure = make_app(name, security_required=True)
 
     def creds(*calls):
-        encoded = policies.encode({"expiry": int(clock.time()) + 60, "call": list(calls)})
+        encoded = policies.encode({"expiry": int(time.time()) + 60, "call": list(calls)})
         return f"policy={encoded}&signature={policies.sign(encoded, secure.secret)}"
 
     handle = store(
@@ -240,6 +239,11 @@ def test_secure_app_needs_a_convert_policy(client, make_app, store):
         filename="s.jpg",
         **dict(pair.split("=", 1) for pair in creds("store").split("&")),
     ).json()["handle"]
+    return handle, creds
+
+
+def test_secure_app_needs_a_convert_policy(client, make_app, store):
+    handle, creds = secure_photo(make_app, store, "secure")
     refused = client.get(f"/api/file/{handle}/convert?w=10&{creds('read')}")
     assert refused.status_code == 403 and "convert" in refused.json()["detail"]
     allowed = client.get(f"/api/file/{handle}/convert?w=10&{creds('convert')}")
@@ -314,20 +318,7 @@ def test_a_cached_rendition_of_a_removed_or_overwritten_file_is_not_served(clien
 
 
 def test_a_cached_rendition_of_a_secure_app_still_needs_its_policy(client, make_app, store):
-    from picker import policies
-
-    secure = make_app("secure-cdn", security_required=True)
-
-    def creds(*calls):
-        encoded = policies.encode({"expiry": int(time.time()) + 60, "call": list(calls)})
-        return f"policy={encoded}&signature={policies.sign(encoded, secure.secret)}"
-
-    handle = store(
-        secure,
-        image_bytes((40, 30)),
-        filename="s.jpg",
-        **dict(pair.split("=", 1) for pair in creds("store").split("&")),
-    ).json()["handle"]
+    handle, creds = secure_photo(make_app, store, "secure-cdn")
     url = f"/cdn/resize=width:20/{handle}"
     assert client.get(f"{url}?{creds('convert')}").status_code == 200  # now cached
     assert client.get(url).status_code in (401, 403)

@@ -96,6 +96,13 @@ def test_liveness_of_starters():
     assert jobs.starter_alive("")  # no pid to check: alive until stale
 
 
+def timed_get(client, url: str):
+    """(response, seconds it took)."""
+    began = time.monotonic()
+    response = client.get(url)
+    return response, time.monotonic() - began
+
+
 def test_renditions_beyond_the_free_slots_go_to_the_queue(
     converting, client, app, store, settings, published
 ):
@@ -111,9 +118,7 @@ def test_renditions_beyond_the_free_slots_go_to_the_queue(
     busy = jobs.slots()
     assert busy.acquire(blocking=False)
     try:
-        began = time.monotonic()
-        second = client.get(f"/cdn/resize=width:40/{photo}")
-        waited = time.monotonic() - began
+        second, waited = timed_get(client, f"/cdn/resize=width:40/{photo}")
     finally:
         busy.release()
     assert second.status_code == 200 and open_image(body(second)).width == 40
@@ -134,9 +139,7 @@ def test_a_rendition_waits_for_a_slot_that_frees_up_instead_of_going_to_the_queu
     freed = threading.Timer(0.3, busy.release)
     freed.start()
     try:
-        began = time.monotonic()
-        response = client.get(f"/cdn/resize=width:50/{photo}")
-        waited = time.monotonic() - began
+        response, waited = timed_get(client, f"/cdn/resize=width:50/{photo}")
     finally:
         freed.join()
     assert response.status_code == 200 and open_image(body(response)).width == 50
