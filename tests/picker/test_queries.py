@@ -100,3 +100,138 @@ def test_the_placeholders_are_named_so_sqlite_maps_them_without_a_regex(
     sql = lookup._plans["default"].sql
     assert "%s" not in sql.replace("%%", "")
     assert all(f"%({name})s" in sql for name in ("source", "version", "spec"))
+
+
+def _with_app_and_target():
+    return Lookup(
+        lambda handle: FileLink.objects.select_related("app", "storage_target").filter(
+            handle=handle
+        ),
+        handle="?",
+    )
+
+
+def _state(instance) -> dict:
+    """Everything an instance holds: its fields, its related caches, its _state."""
+    cache = instance._state.fields_cache
+    return {
+        "fields": fields(instance),
+        "related": {name: _state(value) if value else value for name, value in cache.items()},
+        "adding": instance._state.adding,
+        "db": instance._state.db,
+        "type": type(instance),
+    }
+
+
+def test_models_are_built_without_init_and_hold_what_from_db_gives(app, monkeypatch):
+    from picker import queries
+    from picker.models import StorageTarget
+
+    target = StorageTarget.objects.create(
+        app=app, bucket="b", region="eu-west-1", access_key_id="AK", secret_access_key="SK"
+    )
+    link = FileLink.objects.create(app=app, filename="a.jpg", storage_target=target)
+    lookup = _with_app_and_target()
+    assert lookup.first(handle=link.handle) is not None
+    assert lookup._plans["default"].plain
+    inits = []
+    monkeypatch.setattr(queries.Model, "__init__", lambda *a, **k: inits.append(a))
+
+    got = lookup.first(handle=link.handle)
+
+    assert inits == []  # no model went through __init__
+    monkeypatch.undo()
+    want = FileLink.objects.select_related("app", "storage_target").get(handle=link.handle)
+    assert _state(got) == _state(want)
+    assert got.app.secret == app.secret and got.storage_target.pk == target.pk
+    assert got.storage_target.app_id == app.pk  # a ForeignKey's column, stored as the ORM does
+    got.app_id = app.pk  # the descriptors still work on a built instance
+    assert got.app is got.app
+
+
+def test_an_init_signal_receiver_gets_the_ordinary_from_db(app):
+    from django.db.models.signals import post_init
+
+    link = FileLink.objects.create(app=app, filename="a.jpg")
+    lookup = _with_app_and_target()
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(sender)
+
+    post_init.connect(receiver)
+    try:
+        got = lookup.first(handle=link.handle)
+    finally:
+        post_init.disconnect(receiver)
+    assert got.pk == link.pk
+    assert seen == [FileLink, type(app)]  # the link, then its app (the null target: none)
+
+
+def test_a_model_with_its_own_init_or_a_deferred_field_is_not_plain(app, monkeypatch):
+    from picker import queries
+
+    fields_in_order = tuple(f.attname for f in FileLink._meta.concrete_fields)
+    assert queries._plain(FileLink, fields_in_order)
+    assert not queries._plain(FileLink, fields_in_order[:-1])  # deferred: from_db fills them
+    deferring = Lookup(
+        lambda handle: FileLink.objects.only("handle").filter(handle=handle), handle="?"
+    )
+    link = FileLink.objects.create(app=app, filename="a.jpg")
+    got = deferring.first(handle=link.handle)
+    assert got.pk == link.pk and got.get_deferred_fields()
+    assert not deferring._plans["default"].plain
+    with monkeypatch.context() as patched:
+        patched.setattr(FileLink, "__init__", lambda self, *args: None)
+        assert not queries._plain(FileLink, fields_in_order)
+
+
+def test_an_open_quiet_connection_runs_the_query_on_the_drivers_cursor(app, monkeypatch):
+    from django.db import DatabaseError, connection
+
+    from picker import queries
+
+    link = FileLink.objects.create(app=app, filename="a.jpg")
+    lookup = _with_app_and_target()
+    want = _state(lookup.first(handle=link.handle))  # Django's cursor (and the plan) first
+    assert queries._plain_connection(connection)
+
+    def refuse():
+        raise AssertionError("Django's cursor was asked for")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(connection, "cursor", refuse)
+        assert _state(lookup.first(handle=link.handle)) == want
+        assert lookup.first(handle="none-such-handle-x") is None
+        # A driver's error still comes out as Django's, and marks the connection for its check.
+        broken = Lookup(lambda handle: FileLink.objects.filter(handle=handle), handle="?")
+        broken._plans["default"] = queries._Plan(
+            **{**lookup._plans["default"].__dict__, "sql": "SELECT * FROM no_such_table"}
+        )
+        with pytest.raises(DatabaseError) as raised:
+            broken.first(handle=link.handle)
+        assert type(raised.value).__module__ == "django.db.utils"
+
+
+def test_a_logged_wrapped_or_failed_connection_gets_djangos_cursor(app, django_assert_num_queries):
+    from django.db import connection, transaction
+
+    from picker import queries
+
+    link = FileLink.objects.create(app=app, filename="a.jpg")
+    lookup = _with_app_and_target()
+    with django_assert_num_queries(1):  # the debug cursor logs it
+        assert not queries._plain_connection(connection)
+        assert lookup.first(handle=link.handle).pk == link.pk
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        assert lookup.first(handle=link.handle).pk == link.pk
+    assert len(seen) == 1
+    with transaction.atomic():
+        transaction.set_rollback(True)
+        assert not queries._plain_connection(connection)
