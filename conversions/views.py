@@ -8,7 +8,6 @@ from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from conversions import grammar, renditions
 from conversions.grammar import Conversion
@@ -18,6 +17,7 @@ from picker.access import Credentials
 from picker.blobs import store_blob
 from picker.errors import BadRequest, PickerError
 from picker.handles import is_handle
+from picker.http.views import ReadAPIView
 from picker.models import FileLink
 from picker.responses import stored_response
 from picker.schema import BLOB, errors
@@ -82,12 +82,12 @@ def convert(
     return stored_response(
         request,
         renditions.as_stored(rendition, link.filename),
-        download=params.flag(request.GET.get("dl")),
+        download=params.flag(params.query(request).get("dl")),
         cache=cache,
     )
 
 
-class LegacyConvertView(APIView):
+class LegacyConvertView(ReadAPIView):
     """GET converts (bytes); POST converts and stores (blob), as filepicker.convert does."""
 
     @extend_schema(
@@ -112,7 +112,7 @@ class LegacyConvertView(APIView):
         body = request.data if storing and isinstance(request.data, dict) else {}
         # A form body is a QueryDict: dict() takes each parameter's last value, not its list.
         form = body.dict() if hasattr(body, "dict") else body
-        merged = {**form, **request.query_params.dict()}
+        merged = {**form, **request.GET.dict()}
         creds = params.credentials(request, body)
         conversion = grammar.from_legacy(merged, storing=storing)
         return convert(request, link, conversion, creds, public_url(request.path, merged))
@@ -134,7 +134,8 @@ def cdn_conversion(request, chain: cdn.Chain, creds: Credentials):
         raise BadRequest("POST to the CDN stores: end the chain with store", code="invalid_task")
     tasks = request.path.split("/cdn/", 1)[-1].split("/")
     path = "/cdn/" + "/".join(part for part in tasks if not part.startswith("security="))
-    return convert(request, link, conversion, creds, public_url(path, request.GET.dict()), ready)
+    url = public_url(path, params.query(request).dict())
+    return convert(request, link, conversion, creds, url, ready)
 
 
 def _ready(request, chain: cdn.Chain) -> Rendition | None:

@@ -13,6 +13,7 @@ from picker.api import payloads
 from picker.api.files import file_metadata, read_file
 from picker.blobs import store_blob
 from picker.errors import BadRequest
+from picker.http.views import ReadAPIView
 from picker.schema import BLOB, METADATA, errors
 
 
@@ -26,7 +27,7 @@ def _chain_credentials(request, chain: cdn.Chain) -> Credentials:
     return creds
 
 
-class CdnView(APIView):
+class CdnView(ReadAPIView):
     """GET /cdn/[APIKEY/]tasks.../HANDLE: the file (image tasks come with conversions)."""
 
     @extend_schema(
@@ -63,7 +64,7 @@ class CdnView(APIView):
         return processor(request, chain, _chain_credentials(request, chain))
 
 
-class CdnMetadataView(APIView):
+class CdnMetadataView(ReadAPIView):
     @extend_schema(
         operation_id="cdn_metadata",
         responses={

@@ -13,6 +13,7 @@ from picker.api.bodies import upload_body
 from picker.api.payloads import UPLOAD_BODY
 from picker.blobs import METADATA_FLAGS, metadata, store_blob
 from picker.errors import PolicyError
+from picker.http.views import ReadAPIView
 from picker.models import FileLink
 from picker.responses import file_response, opened_response
 from picker.schema import BLOB, METADATA, errors, security_params
@@ -69,7 +70,7 @@ class StoreView(APIView):
         return Response(store_blob(link))
 
 
-class FileView(APIView):
+class FileView(ReadAPIView):
     """GET/HEAD read, POST overwrite, DELETE remove, for /api/file/{handle}."""
 
     @extend_schema(
@@ -153,7 +154,7 @@ class RemoveView(APIView):
         return remove_file(request, handle)
 
 
-class MetadataView(APIView):
+class MetadataView(ReadAPIView):
     """GET /api/file/{handle}/metadata and /cdn/{handle}/metadata."""
 
     @extend_schema(
@@ -171,7 +172,7 @@ class MetadataView(APIView):
 def file_metadata(request, handle: str, creds: access.Credentials | None = None) -> dict:
     link = access.filelink_for(handle)
     creds = creds or params.credentials(request)
-    query = request.query_params
+    query = params.query(request)
     flags = [name for name in METADATA_FLAGS if name in query and params.flag(query[name])]
     policy = access.authorize(link.app, creds, "stat", handle=link.handle)
     if "exif" in flags:
@@ -188,8 +189,9 @@ def read_file(
     """The bytes of a file, for /api/file/{handle} and the CDN."""
     link = access.filelink_for(handle.split("+", 1)[0])
     access.authorize(link.app, creds or params.credentials(request), "read", handle=link.handle)
-    download = params.flag(request.GET.get("dl"))
-    if no_cache or request.GET.get("cache", "").lower() == "false":
+    query = params.query(request)
+    download = params.flag(query.get("dl"))
+    if no_cache or query.get("cache", "").lower() == "false":
         cache_control = "no-store"
     elif link.app.security_required:
         cache_control = "private, max-age=0, must-revalidate"
