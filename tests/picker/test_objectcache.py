@@ -1,5 +1,5 @@
-"""Small objects of the instance's S3 storage kept in memory: read once per key and ETag, never
-stale after an overwrite, never for an app's own bucket, bounded in bytes."""
+"""Small objects of the instance storage (S3, filesystem) kept in memory: read once per key and
+ETag, never stale after an overwrite, never for an app's own bucket, bounded in bytes."""
 
 from __future__ import annotations
 
@@ -117,3 +117,22 @@ def test_the_least_recently_used_go_first_within_the_budget():
     assert kept.get(("huge",)) is None and kept.size == 7
     kept.put(("a",), b"1")  # replaced: its old size no longer counts
     assert kept.size == 2
+
+
+def test_the_instance_filesystem_storage_is_kept_too(tmp_path, reads):
+    from django.core.files.storage import FileSystemStorage
+
+    local = FileSystemStorage(location=str(tmp_path))
+    instance = Location(local, "", "internal", None, None)
+    data = os.urandom(2048)
+    local.save("apps/1/f.bin", ContentFile(data))
+    etag = '"' + "f" * 32 + '-1"'
+    assert serve(instance, "apps/1/f.bin", etag, 2048) == data
+    assert serve(instance, "apps/1/f.bin", etag, 2048) == data
+    assert reads == ["apps/1/f.bin"]
+    # A new version is read (its ETag differs), even though the file kept its name.
+    newer = os.urandom(2048)
+    local.delete("apps/1/f.bin")
+    local.save("apps/1/f.bin", ContentFile(newer))
+    assert serve(instance, "apps/1/f.bin", '"' + "f" * 32 + '-2"', 2048) == newer
+    assert reads == ["apps/1/f.bin"] * 2
