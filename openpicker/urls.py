@@ -5,9 +5,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
+    path("", include("picker.urls")),  # the file API and the CDN first: most requests are theirs
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("conversions.urls")),
-    path("", include("picker.urls")),
     path("", include("providers.urls")),
     path("", include("webhooks.urls")),
     path("portal/", include("portal.urls")),
