@@ -4,8 +4,12 @@ from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+import picker.urls
+
 urlpatterns = [
-    path("", include("picker.urls")),  # the file API and the CDN first: most requests are theirs
+    # The file API and the CDN first, in this list itself rather than through include(): most
+    # requests are theirs, and each level of includes is a resolver Django walks per request.
+    *picker.urls.urlpatterns,
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("", include("conversions.urls")),
     path("", include("providers.urls")),

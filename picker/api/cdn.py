@@ -13,7 +13,7 @@ from picker.api import payloads
 from picker.api.files import file_metadata, read_file
 from picker.blobs import store_blob
 from picker.errors import BadRequest
-from picker.http.views import ReadAPIView
+from picker.http.views import ReadAPIView, json_response
 from picker.schema import BLOB, METADATA, errors
 
 
@@ -76,7 +76,9 @@ class CdnMetadataView(ReadAPIView):
         chain = cdn.parse(path)
         if chain.processing or not chain.is_handle:
             raise BadRequest("metadata takes a handle and optional security", code="invalid_source")
-        return Response(file_metadata(request, chain.source, _chain_credentials(request, chain)))
+        return json_response(
+            file_metadata(request, chain.source, _chain_credentials(request, chain))
+        )
 
 
 class ProcessView(APIView):

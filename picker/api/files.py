@@ -13,7 +13,7 @@ from picker.api.bodies import upload_body
 from picker.api.payloads import UPLOAD_BODY
 from picker.blobs import METADATA_FLAGS, metadata, store_blob
 from picker.errors import PolicyError
-from picker.http.views import ReadAPIView
+from picker.http.views import ReadAPIView, json_response
 from picker.models import FileLink
 from picker.responses import file_response, opened_response
 from picker.schema import BLOB, METADATA, errors, security_params
@@ -166,7 +166,7 @@ class MetadataView(ReadAPIView):
         },
     )
     def get(self, request, handle: str):
-        return Response(file_metadata(request, handle))
+        return json_response(file_metadata(request, handle))
 
 
 def file_metadata(request, handle: str, creds: access.Credentials | None = None) -> dict:

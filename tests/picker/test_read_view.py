@@ -114,3 +114,29 @@ def test_other_methods_and_views_with_authenticators_keep_drfs_dispatch():
     assert request_type is Request and response.content == b'{"x":"1"}'
     _, request_type = answer(Authenticating, "GET")
     assert request_type is Request
+
+
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        ({"handle": "x", "filename": "é\u2028\u2029.txt", "size": 3, "none": None}, 200),
+        ({"list": [1, 2.5, True, {"nested": "ü"}]}, 200),
+        ({"status": "pending", "url": "https://x/y"}, 202),
+    ],
+)
+def test_json_response_is_what_a_drf_response_renders_to(data, status):
+    from picker.http.views import json_response
+
+    class Rendered(APIView):
+        def get(self, request):
+            return Response(data, status=status)
+
+    stock = Rendered.as_view()(RequestFactory().get("/x"))
+    stock.render()
+    direct = json_response(data, status)
+    assert (direct.status_code, direct.content, direct["Content-Type"]) == (
+        stock.status_code,
+        stock.content,
+        stock["Content-Type"],
+    )
+    assert b"\\u2028" in direct.content or "filename" not in data
