@@ -102,16 +102,30 @@ _EXISTING = Lookup(
 
 # The same row for a handle, joined to its live file at the file's current version (a rendition
 # of an overwritten version is never found), with what picker.access.filelink_for loads.
+# What serving a ready rendition reads of its file (its app is loaded whole): the other columns
+# of the file's row are deferred, and its storage target is not joined (renditions live in the
+# instance storage). Deferred means loaded on first use, one query each: the test of a cached
+# rendition's single query guards against that.
+SERVED_FILE_FIELDS = frozenset({"id", "handle", "app", "kind", "filename", "version", "deleted_at"})
+
 _READY_BY_HANDLE = Lookup(
-    lambda handle, spec, status: Rendition.objects.select_related(
-        "source", "source__app", "source__storage_target"
-    ).filter(
-        source__handle=handle,
-        source__deleted_at__isnull=True,
-        spec=spec,
-        status=status,
-        version=F("source__version"),
-    )[:1],
+    lambda handle, spec, status: (
+        Rendition.objects.select_related("source", "source__app")
+        .defer(
+            *(
+                f"source__{field.name}"
+                for field in FileLink._meta.concrete_fields
+                if field.name not in SERVED_FILE_FIELDS
+            )
+        )
+        .filter(
+            source__handle=handle,
+            source__deleted_at__isnull=True,
+            spec=spec,
+            status=status,
+            version=F("source__version"),
+        )[:1]
+    ),
     handle="?",
     spec="??",
     status="???",
@@ -162,8 +176,9 @@ def request_rendition(
 
 
 def ready_by_handle(handle: str, spec: str) -> Rendition | None:
-    """The ready rendition of `spec` for the live file `handle`, with that file, its app and its
-    storage target loaded, in one query; None when there is none yet (or the file is gone).
+    """The ready rendition of `spec` for the live file `handle`, with what serving it reads of
+    that file (SERVED_FILE_FIELDS) and its app, in one query; None when there is none yet (or the
+    file is gone).
 
     A cached rendition is most CDN requests: it used to take the handle's lookup and then the
     rendition's, two round trips and two rows turned into models (benchmarks/README.md).

@@ -147,13 +147,16 @@ def _plain_connection(connection) -> bool:
 
 def _plain(model: type[Model], init_list: tuple[str, ...]) -> bool:
     """Whether `_build` makes what `model.from_db` would: the model keeps Django's own
-    `from_db` and `__init__`, the row holds every concrete field in order (nothing deferred),
-    and each field's attribute on the class is one that stores its value as it comes."""
-    fields = model._meta.concrete_fields
+    `from_db` and `__init__`, the row holds its primary key and concrete fields in their order
+    (those missing are deferred: from_db leaves them out of the instance too), and each field's
+    attribute on the class is one that stores its value as it comes."""
+    loaded = set(init_list)
     return (
         model.from_db.__func__ is Model.from_db.__func__
         and model.__init__ is Model.__init__
-        and init_list == tuple(field.attname for field in fields)
+        and model._meta.pk.attname in loaded
+        and init_list
+        == tuple(f.attname for f in model._meta.concrete_fields if f.attname in loaded)
         and all(type(model.__dict__.get(name)) in _STORING for name in init_list)
     )
 

@@ -168,22 +168,36 @@ def test_an_init_signal_receiver_gets_the_ordinary_from_db(app):
     assert seen == [FileLink, type(app)]  # the link, then its app (the null target: none)
 
 
-def test_a_model_with_its_own_init_or_a_deferred_field_is_not_plain(app, monkeypatch):
+def test_a_model_with_its_own_init_or_without_its_key_or_order_is_not_plain(monkeypatch):
     from picker import queries
 
     fields_in_order = tuple(f.attname for f in FileLink._meta.concrete_fields)
     assert queries._plain(FileLink, fields_in_order)
-    assert not queries._plain(FileLink, fields_in_order[:-1])  # deferred: from_db fills them
-    deferring = Lookup(
-        lambda handle: FileLink.objects.only("handle").filter(handle=handle), handle="?"
-    )
-    link = FileLink.objects.create(app=app, filename="a.jpg")
-    got = deferring.first(handle=link.handle)
-    assert got.pk == link.pk and got.get_deferred_fields()
-    assert not deferring._plans["default"].plain
+    assert queries._plain(FileLink, fields_in_order[:-1])  # deferred: left out, as from_db does
+    assert not queries._plain(FileLink, fields_in_order[1:])  # no primary key
+    assert not queries._plain(FileLink, fields_in_order[::-1])  # not the model's order
     with monkeypatch.context() as patched:
         patched.setattr(FileLink, "__init__", lambda self, *args: None)
         assert not queries._plain(FileLink, fields_in_order)
+
+
+def test_deferred_fields_are_deferred_as_from_db_leaves_them(app):
+    link = FileLink.objects.create(app=app, filename="a.jpg", sha256="ab" * 32)
+    deferring = Lookup(
+        lambda handle: (
+            FileLink.objects.select_related("app")
+            .defer("sha256", "app__name")
+            .filter(handle=handle)
+        ),
+        handle="?",
+    )
+    got = deferring.first(handle=link.handle)
+    assert deferring._plans["default"].plain
+    want = FileLink.objects.select_related("app").defer("sha256", "app__name").get(pk=link.pk)
+    assert got.get_deferred_fields() == want.get_deferred_fields() == {"sha256"}
+    assert got.app.get_deferred_fields() == {"name"}
+    assert _state(got) == _state(want)  # reading a deferred field loads it, on both
+    assert got.sha256 == "ab" * 32
 
 
 def test_an_open_quiet_connection_runs_the_query_on_the_drivers_cursor(app, monkeypatch):
