@@ -76,11 +76,15 @@ def resolve_app(creds: Credentials) -> App:
     return app
 
 
-def filelink_for(handle: str) -> FileLink:
-    """The live FileLink of a handle, with its app and storage target, in one query."""
+def filelink_for(handle: str, *, to_serve: bool = False) -> FileLink:
+    """The live FileLink of a handle, with its app and storage target, in one query.
+
+    `to_serve`: only what reading the file or its default metadata needs (SERVED_FIELDS) is
+    loaded, and its app; other columns, and an app's own storage target, load on first use.
+    """
     if not is_handle(handle):
         raise NotFound("a handle is 20 characters of [A-Za-z0-9_-]", code="invalid_handle")
-    link = _BY_HANDLE.first(handle=handle)
+    link = (_TO_SERVE if to_serve else _BY_HANDLE).first(handle=handle)
     if link is None or link.deleted_at is not None:
         raise NotFound("no file with this handle", code="file_not_found")
     return link
@@ -89,6 +93,24 @@ def filelink_for(handle: str) -> FileLink:
 # Every read, metadata and conversion request starts here: compiled once (picker/queries.py).
 _BY_HANDLE = Lookup(
     lambda handle: FileLink.objects.select_related("app", "storage_target").filter(handle=handle),
+    handle="?",
+)
+# What a read (picker.responses) and the default metadata (picker.blobs) use of a file. On
+# SQLite every column of a row costs its share of the query (the driver describes and converts
+# each), so the reads leave out the rest (hashes other than the two kept, a symlink's origin,
+# dimensions...) and the storage target's columns: most apps have none, and for one that has
+# its own bucket the target is one more query beside a GET from S3.
+SERVED_FIELDS = frozenset(
+    {
+        *("id", "handle", "app", "kind", "version", "deleted_at", "created_at", "writeable"),
+        *("filename", "mimetype", "size", "md5", "sha256"),
+        *("storage_target", "key", "container", "region", "provider"),
+    }
+)
+_TO_SERVE = Lookup(
+    lambda handle: FileLink.objects.select_related("app")
+    .defer(*(f.name for f in FileLink._meta.concrete_fields if f.name not in SERVED_FIELDS))
+    .filter(handle=handle),
     handle="?",
 )
 

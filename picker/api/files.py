@@ -11,7 +11,7 @@ from picker import access, files, openers, params
 from picker.api import payloads
 from picker.api.bodies import upload_body
 from picker.api.payloads import UPLOAD_BODY
-from picker.blobs import METADATA_FLAGS, metadata, store_blob
+from picker.blobs import DEFAULT_METADATA, METADATA_FLAGS, metadata, store_blob
 from picker.errors import PolicyError
 from picker.http.views import ReadAPIView, json_response
 from picker.models import FileLink
@@ -170,10 +170,11 @@ class MetadataView(ReadAPIView):
 
 
 def file_metadata(request, handle: str, creds: access.Credentials | None = None) -> dict:
-    link = access.filelink_for(handle)
-    creds = creds or params.credentials(request)
     query = params.query(request)
     flags = [name for name in METADATA_FLAGS if name in query and params.flag(query[name])]
+    # The default set reads what a read does; other fields are loaded with the row.
+    link = access.filelink_for(handle, to_serve=set(flags) <= set(DEFAULT_METADATA))
+    creds = creds or params.credentials(request)
     policy = access.authorize(link.app, creds, "stat", handle=link.handle)
     if "exif" in flags:
         if policy is None and not creds.basic_secret:
@@ -187,7 +188,7 @@ def read_file(
     request, handle: str, creds: access.Credentials | None = None, *, no_cache: bool = False
 ):
     """The bytes of a file, for /api/file/{handle} and the CDN."""
-    link = access.filelink_for(handle.split("+", 1)[0])
+    link = access.filelink_for(handle.split("+", 1)[0], to_serve=True)
     access.authorize(link.app, creds or params.credentials(request), "read", handle=link.handle)
     query = params.query(request)
     download = params.flag(query.get("dl"))

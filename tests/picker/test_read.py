@@ -340,3 +340,34 @@ def test_overwrite_needs_the_api_key(client, blob):
     assert response.status_code == 401
     assert response.json()["error"] == "apikey_required"
     assert body(client.get(f"/api/file/{blob['handle']}")) == DATA
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/file/{handle}",
+        "/cdn/{handle}",
+        "/api/file/{handle}?dl=true",
+        "/api/file/{handle}/metadata",
+        "/cdn/{handle}/metadata",
+        "/api/file/{handle}/metadata?md5=true&sha1=true&sha512=true&source_url=true&cloud=true",
+    ],
+)
+def test_a_read_or_metadata_is_one_query(client, app, store, path):
+    """The reads load only what they serve (access.SERVED_FIELDS): a field they would use and
+    left out would cost a query more each; metadata asking for more loads the whole row."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    blob = store(app, DATA, filename="data.bin").json()
+    url = path.format(handle=blob["handle"])
+    client.get(url)  # anything done once per process is done
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+        body(response)
+    assert response.status_code == 200
+    assert len(queries) == 1, [query["sql"] for query in queries]
+    if "metadata" in path:
+        assert response.json()["handle"] == blob["handle"]
+    else:
+        assert body(response) == DATA
