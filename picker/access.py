@@ -108,9 +108,11 @@ SERVED_FIELDS = frozenset(
     }
 )
 _TO_SERVE = Lookup(
-    lambda handle: FileLink.objects.select_related("app")
-    .defer(*(f.name for f in FileLink._meta.concrete_fields if f.name not in SERVED_FIELDS))
-    .filter(handle=handle),
+    lambda handle: (
+        FileLink.objects.select_related("app")
+        .defer(*(f.name for f in FileLink._meta.concrete_fields if f.name not in SERVED_FIELDS))
+        .filter(handle=handle)
+    ),
     handle="?",
 )
 
