@@ -1,5 +1,7 @@
-"""benchmarks/api.py's URL conf: the product's routes plus `/bench/bare`, never in the product."""
+"""The benchmarks' URL conf: the product's routes plus `/bench/bare` and `/bench/plain`, never in
+the product."""
 
+from django.http import JsonResponse
 from django.urls import path
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,4 +21,13 @@ class BareView(APIView):
         return Response({"handle": "bench", "size": 2048, "mimetype": "text/plain"})
 
 
-urlpatterns = [path("bench/bare", BareView.as_view()), *product_urlpatterns]
+def plain_view(request):
+    """The same answer without DRF: Django's own floor (benchmarks/count_api.py)."""
+    return JsonResponse({"handle": "bench", "size": 2048, "mimetype": "text/plain"})
+
+
+urlpatterns = [
+    path("bench/bare", BareView.as_view()),
+    path("bench/plain", plain_view),
+    *product_urlpatterns,
+]

@@ -85,54 +85,11 @@ def _counts(outdir: Path) -> dict[str, int]:
 def inside(requests: int) -> None:
     """Under callgrind: set up, warm up, and count each row's requests in a dump of its own."""
     sys.path.insert(0, str(HERE))
-    sys.path.insert(0, str(HERE.parent))
-    from harness import clean_environment, manage
+    from harness import request_path_rows
 
-    clean_environment()
-    workdir = Path(tempfile.mkdtemp(prefix="openpicker-count-data-"))
-    try:
-        env = {
-            "OPENPICKER_DATA_DIR": str(workdir),
-            "OPENPICKER_LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "benchmarks.api_settings",
-        }
-        os.environ.update(env)
-        manage(env, "migrate", "--noinput")
-        import django
-
-        django.setup()
+    with request_path_rows("openpicker-count-data-") as paths:
         from django.core.handlers.wsgi import WSGIHandler
-        from django.http import JsonResponse
-        from django.urls import path
-        from PIL import Image
 
-        import benchmarks.api_urls
-        from picker import files
-        from picker.models import App
-
-        def plain(request):
-            return JsonResponse({"handle": "bench", "size": 2048, "mimetype": "text/plain"})
-
-        # Django's floor: a view without DRF (added here only, before the first request).
-        benchmarks.api_urls.urlpatterns.insert(0, path("bench/plain", plain))
-        app = App.objects.create(name="bench")
-        small = files.store(app, io.BytesIO(os.urandom(2048)).read, files.StoreOptions("a.txt"))
-        picture = io.BytesIO()
-        Image.new("RGB", (640, 480), "teal").save(picture, "JPEG")
-        photo = files.store(app, io.BytesIO(picture.getvalue()).read, files.StoreOptions("p.jpg"))
-        paths = dict(
-            zip(
-                ROWS,
-                [
-                    "/bench/bare",
-                    "/bench/plain",
-                    f"/api/file/{small.handle}/metadata",
-                    f"/api/file/{small.handle}",
-                    f"/cdn/resize=width:400,height:400/{photo.handle}",
-                ],
-                strict=True,
-            )
-        )
         handler = WSGIHandler()
         for _ in range(3):  # warm-up: every lookup compiled, the rendition computed
             for url in paths.values():
@@ -145,8 +102,6 @@ def inside(requests: int) -> None:
                 _get(handler, url)
             _control("-d", row.replace(" ", "_"), pid)
         _control("-i", "off", pid)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _control(*args: str) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -75,3 +80,43 @@ def machine_lines() -> list[str]:
         f"load:    {LOAD_AT_START[0]:.2f} before the run, {os.getloadavg()[0]:.2f} after "
         "(1-minute average; other work on the machine skews the figures)",
     ]
+
+
+@contextmanager
+def request_path_rows(prefix: str) -> Iterator[dict[str, str]]:
+    """Django set up in this process on the embedded defaults, in a fresh temporary data dir
+    (removed afterwards), with `benchmarks.api_settings`; an app, a 2 KiB file and a 640x480
+    JPEG. Yields the in-process rows' paths: the bare DRF view, a plain Django view, metadata,
+    the 2 KiB read and a cached rendition (profile_api.py, count_api.py)."""
+    from PIL import Image
+
+    clean_environment()
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        env = {
+            "OPENPICKER_DATA_DIR": str(workdir),
+            "OPENPICKER_LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "benchmarks.api_settings",
+        }
+        os.environ.update(env)
+        manage(env, "migrate", "--noinput")
+        import django
+
+        django.setup()
+        from picker import files
+        from picker.models import App
+
+        app = App.objects.create(name="bench")
+        small = files.store(app, io.BytesIO(os.urandom(2048)).read, files.StoreOptions("a.txt"))
+        picture = io.BytesIO()
+        Image.new("RGB", (640, 480), "teal").save(picture, "JPEG")
+        photo = files.store(app, io.BytesIO(picture.getvalue()).read, files.StoreOptions("p.jpg"))
+        yield {
+            "bare DRF view": "/bench/bare",
+            "plain Django view": "/bench/plain",
+            "metadata": f"/api/file/{small.handle}/metadata",
+            "read 2 KiB": f"/api/file/{small.handle}",
+            "cached rendition": f"/cdn/resize=width:400,height:400/{photo.handle}",
+        }
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

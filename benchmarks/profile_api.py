@@ -13,17 +13,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
-import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from harness import clean_environment, manage
-from PIL import Image
+from harness import request_path_rows
 
 
 def main(argv=None) -> int:
@@ -31,36 +25,12 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args(argv)
-    clean_environment()
-    workdir = Path(tempfile.mkdtemp(prefix="openpicker-profile-"))
-    try:
-        env = {
-            "OPENPICKER_DATA_DIR": str(workdir),
-            "OPENPICKER_LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "benchmarks.api_settings",
-        }
-        os.environ.update(env)
-        manage(env, "migrate", "--noinput")
-        import django
-
-        django.setup()
+    with request_path_rows("openpicker-profile-") as rows:
         from django.test import Client
 
-        from picker import files
-        from picker.models import App
-
-        app = App.objects.create(name="bench")
-        small = files.store(app, io.BytesIO(os.urandom(2048)).read, files.StoreOptions("a.txt"))
-        picture = io.BytesIO()
-        Image.new("RGB", (640, 480), "teal").save(picture, "JPEG")
-        photo = files.store(app, io.BytesIO(picture.getvalue()).read, files.StoreOptions("p.jpg"))
         client = Client(HTTP_HOST="127.0.0.1:8000")
-        paths = {
-            "bare": "/bench/bare",
-            "metadata": f"/api/file/{small.handle}/metadata",
-            "read 2 KiB": f"/api/file/{small.handle}",
-            "cached rendition": f"/cdn/resize=width:400,height:400/{photo.handle}",
-        }
+        names = ("bare DRF view", "metadata", "read 2 KiB", "cached rendition")
+        paths = {name: rows[name] for name in names}
         for name, path in paths.items():
             response = client.get(path)
             assert response.status_code == 200, (name, response.status_code)
@@ -75,11 +45,9 @@ def main(argv=None) -> int:
             profiler.disable()
             per = (time.perf_counter() - started) / args.requests * 1e6
             print(f"\n=== {name}: {per:.0f} us per request (under the profiler) ===")
-            if name != "bare":
+            if name != "bare DRF view":
                 stats = pstats.Stats(profiler, stream=sys.stdout)
                 stats.sort_stats("cumulative").print_stats(args.top)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
