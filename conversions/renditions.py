@@ -27,7 +27,7 @@ from conversions.models import Rendition
 from picker import events, files, storage
 from picker.errors import PickerError
 from picker.models import FileLink
-from picker.queries import Lookup
+from picker.queries import Lookup, deferring
 from picker.storage import Stored
 from picker.streams import ReadBudgetExceeded
 
@@ -111,13 +111,7 @@ SERVED_FILE_FIELDS = frozenset({"id", "handle", "app", "kind", "filename", "vers
 _READY_BY_HANDLE = Lookup(
     lambda handle, spec, status: (
         Rendition.objects.select_related("source", "source__app")
-        .defer(
-            *(
-                f"source__{field.name}"
-                for field in FileLink._meta.concrete_fields
-                if field.name not in SERVED_FILE_FIELDS
-            )
-        )
+        .defer(*deferring(FileLink, SERVED_FILE_FIELDS, "source__"))
         .filter(
             source__handle=handle,
             source__deleted_at__isnull=True,

@@ -15,7 +15,7 @@ from picker import policies
 from picker.errors import AuthenticationFailed, Forbidden, NotFound, PolicyError
 from picker.handles import is_handle
 from picker.models import App, FileLink, secret_digest
-from picker.queries import Lookup
+from picker.queries import Lookup, deferring
 
 # The id of the app the current request acts for, once known (the request log reads it).
 acting_app: ContextVar[int | None] = ContextVar("acting_app", default=None)
@@ -110,7 +110,7 @@ SERVED_FIELDS = frozenset(
 _TO_SERVE = Lookup(
     lambda handle: (
         FileLink.objects.select_related("app")
-        .defer(*(f.name for f in FileLink._meta.concrete_fields if f.name not in SERVED_FIELDS))
+        .defer(*deferring(FileLink, SERVED_FIELDS))
         .filter(handle=handle)
     ),
     handle="?",

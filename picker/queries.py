@@ -73,14 +73,13 @@ class Lookup:
             for position, functions, expression in plan.converters:
                 for function in functions:
                     row[position] = function(row[position], expression, connection)
-        if not plan.plain or pre_init.receivers or post_init.receivers:
-            instance = plan.model.from_db(alias, plan.init_list, row[plan.start : plan.end])
-            for populator in plan.populators:
-                populator.populate(row, instance)
-            return instance
-        instance = _build(plan.model, alias, plan.init_list, row[plan.start : plan.end])
+        if plan.plain and not (pre_init.receivers or post_init.receivers):
+            build, populate = _build, _populate
+        else:
+            build, populate = _from_db, RelatedPopulator.populate
+        instance = build(plan.model, alias, plan.init_list, row[plan.start : plan.end])
         for populator in plan.populators:
-            _populate(populator, row, instance)
+            populate(populator, row, instance)
         return instance
 
     def _plan(self, alias: str) -> _Plan:
@@ -178,6 +177,18 @@ def _storing_attributes() -> frozenset[type]:
 # A DeferredAttribute only reads; a ForeignKeyDeferredAttribute's __set__ also drops a cached
 # related object, of which a new instance has none: storing in __dict__ is the same.
 _STORING = _storing_attributes()
+
+
+def deferring(model: type[Model], keep: frozenset[str], prefix: str = "") -> list[str]:
+    """The names to pass to `.defer()` so that only `keep` of `model`'s fields are loaded
+    (`prefix`: the path to the model in a select_related query, e.g. "source__")."""
+    return [
+        f"{prefix}{field.name}" for field in model._meta.concrete_fields if field.name not in keep
+    ]
+
+
+def _from_db(model: type[Model], alias: str, init_list: tuple[str, ...], values) -> Model:
+    return model.from_db(alias, init_list, values)
 
 
 def _build(model: type[Model], alias: str, init_list: tuple[str, ...], values) -> Model:
